@@ -99,7 +99,7 @@ def fluctuation_driven_std(fan_in: int, rate: float, params: LIFParams, sigma_u:
 
 @dataclass
 class SNNOutput:
-    """What a forward pass records.
+    r"""What a forward pass records.
 
     Attributes:
         output: readout :math:`y[t]` (eq. 2.2), (batch, T, n_out).
@@ -173,6 +173,7 @@ class MultiLayerSNN(nn.Module):
         check_choice("init", init, INIT_SCHEMES)
         check_nonnegative("gain", gain)
         check_nonnegative("input_gain", input_gain)
+        check_positive("sigma_u", sigma_u)
         if not 0.0 < ff_fraction <= 1.0:
             raise ValueError(f"ff_fraction must be in (0, 1], got {ff_fraction!r}")
         self.params = LIFParams() if params is None else params

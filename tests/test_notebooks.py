@@ -35,7 +35,7 @@ def test_notebook_runs_in_quick_mode(source: Path, tmp_path_factory, record_prop
     notebook = workdir / f"{source.stem}.ipynb"
     subprocess.run([sys.executable, "-m", "jupytext", "--to", "ipynb", "--output", str(notebook), str(source)],
                    check=True, capture_output=True)
-    env = {**os.environ, "SGF_MODE": "quick", "MPLBACKEND": "Agg"}
+    env = {**os.environ, "SGF_MODE": "quick", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
     start = time.perf_counter()
     try:
         result = subprocess.run(
