@@ -64,6 +64,13 @@ def surrogate_derivative(v: torch.Tensor, kind: str = "fast_sigmoid", steepness:
     differentiated (flossing through the trajectory needs this).
     """
     _check(kind, steepness)
+    if not isinstance(v, torch.Tensor) or not v.is_floating_point():
+        raise TypeError(f"v must be a floating-point torch.Tensor, got {type(v).__name__}")
+    return _derivative(v, kind, steepness)
+
+
+def _derivative(v: torch.Tensor, kind: str, steepness: float) -> torch.Tensor:
+    """:func:`surrogate_derivative` without the argument checks (the inner loop calls it every step)."""
     x = steepness * v
     if kind == "fast_sigmoid":
         return 1.0 / (1.0 + x.abs()) ** 2
@@ -108,7 +115,7 @@ class SurrogateSpike(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_output):
         (v,) = ctx.saved_tensors
-        return grad_output * surrogate_derivative(v, ctx.kind, ctx.steepness), None, None
+        return grad_output * _derivative(v, ctx.kind, ctx.steepness), None, None
 
 
 def spike(v: torch.Tensor, kind: str = "fast_sigmoid", steepness: float = DEFAULT_STEEPNESS) -> torch.Tensor:
