@@ -56,7 +56,7 @@ def state_gradient_norms(
     return torch.stack(norms, 1).detach()
 
 
-def bptt_signal(model, x: torch.Tensor, loss_fn) -> torch.Tensor:
+def bptt_signal(model, x: torch.Tensor, loss_fn, h0: torch.Tensor | None = None) -> torch.Tensor:
     r"""The BPTT signal of a task: :math:`\|\partial L/\partial h_t\|` for t = 0..T with the model's real loss.
 
     Args:
@@ -64,11 +64,14 @@ def bptt_signal(model, x: torch.Tensor, loss_fn) -> torch.Tensor:
             :mod:`helpers.models`).
         x: inputs (batch, T, n_in).
         loss_fn: maps the model's :class:`~helpers.models.SNNOutput` to a scalar loss.
+        h0: initial state (default ``model.initial_state(batch)``); a detached copy that requires grad
+            is passed to the model, so that entry 0 (the error reaching the initial state) is defined.
 
     Returns (batch, T + 1): per sample, the norm of the gradient of the loss with respect to the hidden
     state at each step (both the direct and the propagated contributions, as autograd computes them).
     """
-    out = model(x, return_states=True)
+    h0 = (model.initial_state(x.shape[0]) if h0 is None else h0).detach().requires_grad_(True)
+    out = model(x, h0=h0, return_states=True)
     loss = loss_fn(out)
     grads = torch.autograd.grad(loss, out.states, allow_unused=True)
     ref = out.states[0]
@@ -129,6 +132,8 @@ def log_slope(norms, lags=None, fit_range: tuple[int, int] | None = None) -> flo
         log_norms = log_norms.mean(0)
     n = log_norms.shape[0]
     lags = np.arange(n - 1, -1, -1) if lags is None else np.asarray(lags)
+    if lags.shape != (n,):
+        raise ValueError(f"lags must have one entry per norm ({n}), got shape {lags.shape}")
     mask = np.isfinite(log_norms) & (norms.reshape(-1, n).min(0) > 0)
     if fit_range is not None:
         mask &= (lags >= fit_range[0]) & (lags <= fit_range[1])
