@@ -68,7 +68,8 @@ def main(argv: list[str]) -> int:
     if command == "lab":
         pair_notebooks()
         os.execv(str(BIN / "jupyter"), [str(BIN / "jupyter"), "lab", "notebooks", *extra])
-    env = {**os.environ, "MPLBACKEND": "Agg"}
+    # Tests use tiny networks: one BLAS/OpenMP thread is fastest and avoids thread contention.
+    env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **os.environ, "MPLBACKEND": "Agg"}
     result = subprocess.run([str(PYTHON), "-m", "pytest", "tests", "--durations=20", *extra], cwd=ROOT, env=env)
     return result.returncode
 

@@ -1,0 +1,198 @@
+"""Benchmark: the surrogate Lyapunov spectrum of a recurrent SNN, three ways, on the same network and inputs.
+
+    python benchmarks/lyapunov_spectrum.py [--steps 1000] [--repeats 3] [--autograd-steps 100]
+
+Network: RecurrentSNN with 256 hidden LIF neurons (state dim 512: I and U), 100 Poisson input channels,
+k = 32 exponents, batch 8, T = 1000 steps, float32, QR every step. All three paths run through the same
+``helpers.lyapunov.lyapunov_spectrum`` (same trajectory, same QR, same bookkeeping); only the tangent map
+differs:
+
+1. structured: ``model.tangent`` (eqs. 2.3-2.6 of helpers.models: two N x N products per step, no J formed);
+2. autograd:   the dense per-sample Jacobian of ``model.step`` from ``torch.func.vmap(torch.func.jacrev(...))``
+               over the batch, multiplied into Q;
+3. dense:      the 512 x 512 block Jacobian assembled explicitly from the weights and the surrogate
+               derivatives (no autograd), multiplied into Q.
+
+The autograd path is slow, so by default it is timed on ``--autograd-steps`` steps and its time is scaled
+per step to T (the output says so); its exponents are compared with the structured path's on those steps.
+Times are medians over ``--repeats`` runs after a 2-step warm-up of each path, under ``torch.no_grad()``.
+
+``helpers.surrogate.SurrogateSpike`` is an old-style ``autograd.Function`` (``forward(ctx, ...)``), which
+``torch.func`` transforms refuse; for path 2 only, ``helpers.models.spike`` is temporarily replaced by a
+``setup_context``-style Function with the identical forward (Heaviside) and backward (surrogate derivative).
+
+The last line printed is one JSON object:
+{"structured_s": ..., "autograd_s": ..., "dense_s": ..., "ratio_autograd": ..., "ratio_dense": ...}
+(times in seconds for T steps; ratios = baseline time / structured time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from unittest import mock
+
+import torch
+
+import helpers.models as models_module
+from helpers.inputs import poisson_spikes
+from helpers.lyapunov import lyapunov_spectrum, random_basis
+from helpers.models import RecurrentSNN
+from helpers.neurons import LIFParams
+from helpers.surrogate import surrogate_derivative
+
+
+class _FuncSpike(torch.autograd.Function):
+    """Heaviside forward, surrogate-derivative backward, in the ``setup_context`` style torch.func needs."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(v, kind, steepness):
+        return (v > 0).to(v.dtype)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        v, kind, steepness = inputs
+        ctx.save_for_backward(v)
+        ctx.kind, ctx.steepness = kind, steepness
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (v,) = ctx.saved_tensors
+        return grad_output * surrogate_derivative(v, ctx.kind, ctx.steepness), None, None
+
+
+def _func_spike(v, kind="fast_sigmoid", steepness=10.0):
+    return _FuncSpike.apply(v, kind, steepness)
+
+
+class _Wrapped:
+    """The model's protocol with a different tangent map (``tangent_fn(h, x, q)``)."""
+
+    def __init__(self, model, tangent_fn):
+        self.model, self.tangent = model, tangent_fn
+        self.state_dim = model.state_dim
+        self.initial_state = model.initial_state
+        self.step = model.step
+
+
+def autograd_system(model):
+    """Path 2: J from torch.func.jacrev of ``model.step`` (one sample), vmapped over the batch."""
+
+    def step_one(h, x):
+        return model.step(h.unsqueeze(0), x.unsqueeze(0)).squeeze(0)
+
+    jac = torch.func.vmap(torch.func.jacrev(step_one, argnums=0))
+
+    def tangent(h, x, q):
+        with mock.patch.object(models_module, "spike", _func_spike):
+            j = jac(h, x)  # (batch, n, n)
+        return j @ q
+
+    return _Wrapped(model, tangent)
+
+
+def dense_jacobian(model, h):
+    """Path 3: the (batch, 2N, 2N) Jacobian of one recurrent LIF layer, assembled from its structure.
+
+    Rows (I', U'), columns (I, U):  dI'/dI = alpha 1, dI'/dU = V D, dU'/dI and dU'/dU from eqs. 2.5-2.6.
+    """
+    p = model.params
+    (syn, mem), = model.split_state(h)
+    batch, n = mem.shape
+    d = surrogate_derivative(mem - p.threshold, p.surrogate, p.steepness)  # (batch, N)
+    eye = torch.eye(n, dtype=h.dtype, device=h.device)
+    top = torch.cat([p.alpha * eye.expand(batch, n, n), model.w_rec[0] * d.unsqueeze(-2)], dim=-1)
+    if p.reset == "zero":
+        keep = (mem <= p.threshold).to(h.dtype)
+        d_mem = torch.diag_embed(p.beta * keep)
+        if not p.detach_reset:
+            d_mem = d_mem - torch.diag_embed((p.beta * mem + syn) * d)
+        d_syn = torch.diag_embed(keep)
+    else:
+        d_mem = torch.diag_embed(torch.full_like(mem, p.beta) - (0.0 if p.detach_reset else p.threshold) * d)
+        d_syn = eye.expand(batch, n, n)
+    bottom = torch.cat([d_syn, d_mem], dim=-1)
+    return torch.cat([top, bottom], dim=-2)
+
+
+def dense_system(model):
+    return _Wrapped(model, lambda h, x, q: dense_jacobian(model, h) @ q)
+
+
+def timed(fn, repeats):
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        with torch.no_grad():
+            result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=1000, help="T, time steps (default 1000)")
+    parser.add_argument("--repeats", type=int, default=3, help="timing repeats, median reported (default 3)")
+    parser.add_argument("--autograd-steps", type=int, default=100,
+                        help="steps on which the autograd path is timed, scaled per step to T (default 100)")
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--k", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave as is)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dtype = getattr(torch, args.dtype)
+    n_in, rate = 100, 0.05
+    gen = torch.Generator().manual_seed(args.seed)
+    model = RecurrentSNN(n_in, args.hidden, 2, params=LIFParams(), init="fluctuation", generator=gen, dtype=dtype)
+    inputs = poisson_spikes(args.batch, args.steps, n_in, rate, generator=gen, dtype=dtype)
+    q0 = random_basis(model.state_dim, args.k, generator=gen, dtype=dtype)
+    t_auto = min(args.autograd_steps, args.steps)
+    with torch.no_grad():
+        rate_hidden = model(inputs).spikes[0].mean().item()
+    print(f"RecurrentSNN: {args.hidden} LIF neurons (state dim {model.state_dim}), {n_in} Poisson inputs at "
+          f"{rate} per step, zero reset (detached), fast_sigmoid steepness {model.params.steepness:g}, {args.dtype}")
+    print(f"k = {args.k}, T = {args.steps}, batch {args.batch}, QR every step; hidden firing rate "
+          f"{rate_hidden:.3f} spikes/step; torch {torch.__version__}, {torch.get_num_threads()} threads; "
+          f"median of {args.repeats} repeats")
+
+    def spectrum(system, inputs):
+        return lyapunov_spectrum(system, inputs, args.k, q0=q0).exponents
+
+    # Warm-up (the first torch.func call traces and is ~100x slower than the next ones): 2 steps each.
+    for system in (model, dense_system(model), autograd_system(model)):
+        timed(lambda: spectrum(system, inputs[:, :2]), 1)
+    structured_s, lam_structured = timed(lambda: spectrum(model, inputs), args.repeats)
+    dense_s, lam_dense = timed(lambda: spectrum(dense_system(model), inputs), args.repeats)
+    auto_short_s, lam_auto = timed(lambda: spectrum(autograd_system(model), inputs[:, :t_auto]), args.repeats)
+    with torch.no_grad():
+        lam_structured_short = spectrum(model, inputs[:, :t_auto])
+    autograd_s = auto_short_s * args.steps / t_auto
+
+    print(f"leading exponents (structured, sample 0): {lam_structured[0, :4].tolist()}")
+    print(f"max |difference| of exponents, dense vs structured (T = {args.steps}): "
+          f"{(lam_dense - lam_structured).abs().max().item():.2e}")
+    print(f"max |difference| of exponents, autograd vs structured (T = {t_auto}): "
+          f"{(lam_auto - lam_structured_short).abs().max().item():.2e}")
+    print(f"structured (model.tangent):        {structured_s:8.3f} s  ({1e3 * structured_s / args.steps:.3f} ms/step)")
+    scaled = "" if t_auto == args.steps else f", timed on {t_auto} steps ({auto_short_s:.2f} s) and scaled per step to T = {args.steps}"
+    print(f"autograd (vmap(jacrev(step)) @ Q): {autograd_s:8.3f} s  ({1e3 * autograd_s / args.steps:.3f} ms/step{scaled})")
+    print(f"dense explicit (block J @ Q):      {dense_s:8.3f} s  ({1e3 * dense_s / args.steps:.3f} ms/step)")
+    ratio_autograd, ratio_dense = autograd_s / structured_s, dense_s / structured_s
+    print(f"speed-up of the structured tangent: {ratio_autograd:.1f}x over autograd (goal >= 20x), "
+          f"{ratio_dense:.1f}x over dense explicit (goal >= 3x)")
+    print(json.dumps({
+        "structured_s": round(structured_s, 4), "autograd_s": round(autograd_s, 4), "dense_s": round(dense_s, 4),
+        "ratio_autograd": round(ratio_autograd, 2), "ratio_dense": round(ratio_dense, 2),
+    }))
+
+
+if __name__ == "__main__":
+    main()
