@@ -507,3 +507,16 @@ __all__ = [
     "poisson_sampler", "floss", "operating_point", "measure_exponents", "FlossingSchedule", "NoFlossing", "PreFlossing",
     "PeriodicFlossing", "reference_schedule",
 ]
+
+# The schedules added by the schedule study live in helpers.schedules (which imports this module); they are
+# re-exported here lazily so that ``from helpers.flossing import RegularizerFlossing`` works in either order.
+_SCHEDULE_NAMES = ("RegularizerFlossing", "AnnealedFlossing", "AdaptiveFlossing", "lyapunov_probe", "make_schedule",
+                   "schedule_timeline")
+
+
+def __getattr__(name):
+    if name in _SCHEDULE_NAMES:
+        from . import schedules
+
+        return getattr(schedules, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
