@@ -67,6 +67,9 @@ def main(argv: list[str]) -> int:
     setup()
     if command == "lab":
         pair_notebooks()
+        # The course's networks are small: one BLAS/OpenMP thread per kernel is fastest, and on a busy
+        # machine extra threads wait on each other (measured: 10-40x slower). Override by exporting it.
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
         os.execv(str(BIN / "jupyter"), [str(BIN / "jupyter"), "lab", "notebooks", *extra])
     # Tests use tiny networks: one BLAS/OpenMP thread is fastest and avoids thread contention.
     env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **os.environ, "MPLBACKEND": "Agg"}
