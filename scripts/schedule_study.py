@@ -24,13 +24,14 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from helpers.provenance import atomic_write_json, git_commit  # noqa: E402
 
 # the schedules of the main comparison: name -> (schedule class name, parameters)
 MAIN_SCHEDULES = {
@@ -62,13 +63,6 @@ TUNE_GRIDS = {
 }
 
 
-def git_commit() -> str:
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        return sha + ("+uncommitted-changes" if dirty else "")
-    except Exception:  # pragma: no cover
-        return "unknown"
 
 
 def run_key(r: dict) -> str:
@@ -212,11 +206,6 @@ def best_setting(runs: list[dict], name: str, delay: int) -> dict:
 
 
 # ------------------------------------------------------------------------------------------ main
-def write_atomic(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
 
 
 def main(argv=None):
@@ -325,7 +314,7 @@ def main(argv=None):
         done.add(run_key(rec))
         results["summary"] = summarize(results["runs"])
         results["study_wall_time_s"] = time.perf_counter() - t_start
-        write_atomic(out, results)
+        atomic_write_json(results, out)
         print(f"[{time.strftime('%H:%M:%S')}] d={rec['delay']} {rec['schedule']:<12} seed {rec['seed']} "
               f"{rec['phase']}: test acc {rec['final_accuracy']:.3f}, floss frac {rec['flossing_time_fraction']:.2f}, "
               f"wall {rec['wall_time_s']:.0f} s", flush=True)
@@ -351,7 +340,7 @@ def main(argv=None):
                     [job(name, MAIN_SCHEDULES[name][0], best, args.tune_delay, seed, "confirm") for seed in seeds])
     results["summary"] = summarize(results["runs"])
     results["study_wall_time_s"] = time.perf_counter() - t_start
-    write_atomic(out, results)
+    atomic_write_json(results, out)
     try:
         from helpers.demos.n09_schedules import plot_study
 

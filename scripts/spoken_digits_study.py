@@ -27,49 +27,25 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
-import subprocess
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from helpers import digits  # noqa: E402
+from helpers.provenance import atomic_write_json, git_commit, versions  # noqa: E402
 
 
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout
-        return out.stdout.strip() + ("+uncommitted-changes" if dirty.strip() else "")
-    except Exception:  # pragma: no cover
-        return "unknown"
 
 
-def versions() -> dict:
-    try:
-        import tonic
-
-        tonic_version = tonic.__version__
-    except Exception:  # pragma: no cover
-        tonic_version = "not installed"
-    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-            "tonic": tonic_version}
 
 
-def atomic_write_json(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
 
 
 def parse_args(argv=None):
