@@ -17,13 +17,16 @@ subspaces, so
 in units of 1/step (divide by :math:`\Delta t` for 1/second), with :math:`T_0` the discarded transient.
 
 **Annihilated directions.** A map of rank below k (e.g. the zero reset with a detached reset zeroes the
-membrane row of every neuron that spikes) can leave a column of :math:`\tilde Q` at exactly zero, and
+membrane row of every neuron that spikes) can leave a column of :math:`\tilde Q` at zero (exactly, or up
+to rounding: its pivot :math:`|R_{ii}|` is then rounding noise, 1e-12 of the column norms or less in float64), and
 :math:`\log 0 = -\infty` would poison the mean and the gradient. The course's choice: a pivot with
 :math:`|R_{ii}|` below ``floor`` (default :math:`\sqrt{\text{smallest normal number}}` of the dtype,
 about 1e-19 in float32 and 1e-154 in float64) counts as ``floor`` (so that direction's exponent is
-large and negative but finite), and no gradient flows through an annihilated column (its new direction
-is arbitrary and has no derivative). The backward pass of the QR factorisation is written out
-(:class:`_FlooredQR`) so that both hold; for full-rank inputs it equals PyTorch's own.
+large and negative but finite), and no gradient flows through an annihilated column, i.e. one whose
+pivot is at or below ``floor`` or below the rounding level :math:`\sqrt{\epsilon}\, \max_j \|\tilde q_j\|`
+(its new direction is arbitrary and has no derivative; the exact derivative would divide by a pivot that
+is rounding noise). The backward pass of the QR factorisation is written out (:class:`_FlooredQR`) so that
+both hold; for full-rank inputs it equals PyTorch's own.
 """
 
 from __future__ import annotations
@@ -71,8 +74,12 @@ class _FlooredQR(torch.autograd.Function):
 
     Backward (Walter & Lehmann 2018; Liao et al. 2019), for :math:`A = QR`:
     :math:`M = R\, \bar R^T - \bar Q^T Q`, :math:`\bar A = (\bar Q + Q\, \mathrm{copyltu}(M))\, R^{-T}`.
-    Columns whose pivot :math:`|R_{ii}|` is below ``floor`` get no gradient, and the triangular solve
-    uses pivots floored at ``floor`` (so it stays finite).
+    Annihilated columns get no gradient: those whose pivot :math:`|R_{pp}|` is at or below
+    ``max(floor, sqrt(eps) * largest column norm of A)`` (zero, or zero up to rounding). For such a column
+    p the incoming gradients of :math:`Q_{:,p}` and of the row :math:`R_{p,:}` (both depend on the arbitrary
+    new direction) are dropped, the triangular solve uses the pivot floored at ``floor`` and ignores the
+    row's off-diagonal entries (so that :math:`1/R_{pp}` never reaches the other columns), and
+    :math:`\bar A_{:,p} = 0`. Everything stays finite; with no annihilated column this is the exact gradient.
     """
 
     @staticmethod
@@ -86,15 +93,20 @@ class _FlooredQR(torch.autograd.Function):
     def backward(ctx, grad_q, grad_r):
         q, r = ctx.saved_tensors
         diag = r.diagonal(dim1=-2, dim2=-1)
-        dead = diag.abs() < ctx.floor
+        # the column norms of A are those of R (Q has orthonormal columns)
+        rounding = torch.finfo(r.dtype).eps ** 0.5 * r.norm(dim=-2).amax(dim=-1, keepdim=True)
+        dead = diag.abs() <= rounding.clamp_min(ctx.floor)
         sign = torch.where(diag < 0, -1.0, 1.0).to(r.dtype)
         safe_diag = torch.where(dead, sign * ctx.floor, diag)
-        r_safe = r - torch.diag_embed(diag) + torch.diag_embed(safe_diag)
+        r_safe = torch.where(dead.unsqueeze(-1), 0.0, r)  # drop the dead rows' off-diagonal entries
+        r_safe = r_safe - torch.diag_embed(r_safe.diagonal(dim1=-2, dim2=-1)) + torch.diag_embed(safe_diag)
         if grad_q is None:
             grad_q = torch.zeros_like(q)
         if grad_r is None:
             grad_r = torch.zeros_like(r)
-        m = r @ grad_r.transpose(-2, -1) - grad_q.transpose(-2, -1) @ q
+        grad_q = grad_q.masked_fill(dead.unsqueeze(-2), 0.0)
+        grad_r = grad_r.masked_fill(dead.unsqueeze(-1), 0.0)
+        m = r_safe @ grad_r.transpose(-2, -1) - grad_q.transpose(-2, -1) @ q
         b = grad_q + q @ _copyltu(m)
         b = b.masked_fill(dead.unsqueeze(-2), 0.0)
         # Solve  grad_a @ R^T = b  for grad_a  (R^T lower triangular).
@@ -178,6 +190,7 @@ def lyapunov_spectrum(
             generator = torch.Generator().manual_seed(0)
         q0 = random_basis(n, k, generator=generator, dtype=h.dtype).to(h.device)
     if q0.ndim == 2:
+        check_tensor("q0", q0, shape=(n, k))
         q0 = q0.expand(batch, n, k)
     check_tensor("q0", q0, shape=(batch, n, k))
     q = q0
