@@ -105,12 +105,18 @@ class SurrogateSpike(torch.autograd.Function):
     (needed when a loss depends on a gradient) are available.
     """
 
+    generate_vmap_rule = True  # so that torch.func (vmap, jacrev) works through spikes
+
     @staticmethod
-    def forward(ctx, v, kind, steepness):
+    def forward(v, kind, steepness):
+        return (v > 0).to(v.dtype)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        v, kind, steepness = inputs
         ctx.save_for_backward(v)
         ctx.kind = kind
         ctx.steepness = steepness
-        return (v > 0).to(v.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
