@@ -18,6 +18,7 @@ Example (the run behind figures/delayed_xor_study.json; see its "config" for the
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime
 import json
 import os
@@ -54,7 +55,18 @@ def parse_args(argv=None):
     p.add_argument("--resume", action="store_true", help="keep finished runs of --out and resume from checkpoints")
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a calibrated setting (helpers.training.DELAY_STUDY_DEFAULTS), e.g. --set steepness=3")
     args = p.parse_args(argv)
+    args.overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or key not in DELAY_STUDY_DEFAULTS:
+            p.error(f"--set: {item!r} must be KEY=VALUE with KEY one of {sorted(DELAY_STUDY_DEFAULTS)}")
+        try:
+            args.overrides[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            args.overrides[key] = value
     for d in args.delays:
         if d < 1 or (args.task == "xor" and d % 2):
             p.error(f"--delays: {d} is not allowed for --task {args.task} (xor: even >= 2; copy: >= 1)")
@@ -64,9 +76,9 @@ def parse_args(argv=None):
 
 
 def _one(job):
-    kind, delay, flossing, seed, steps, device, ckpt, threads = job
+    kind, delay, flossing, seed, steps, device, ckpt, threads, overrides = job
     torch.set_num_threads(threads)
-    rec = run_delayed_task(kind, delay, flossing, seed, device=device, checkpoint=ckpt, n_steps=steps)
+    rec = run_delayed_task(kind, delay, flossing, seed, device=device, checkpoint=ckpt, n_steps=steps, **overrides)
     if ckpt is not None and Path(ckpt).exists():
         Path(ckpt).unlink()
     return rec
@@ -103,8 +115,9 @@ def main(argv=None):
     config = {
         "command": "python scripts/delayed_xor_study.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "task": args.task, "delays": args.delays, "seeds": list(range(args.seeds)), "flossing": flossing,
-        "settings": {**DELAY_STUDY_DEFAULTS, "n_steps": args.steps}, "device": args.device,
-        "flossing_schedule": repr(delayed_task_schedule(DELAY_STUDY_DEFAULTS)),
+        "settings": {**DELAY_STUDY_DEFAULTS, "n_steps": args.steps, **args.overrides}, "device": args.device,
+        "overrides": args.overrides,
+        "flossing_schedule": repr(delayed_task_schedule({**DELAY_STUDY_DEFAULTS, **args.overrides})),
         "test_data": "4 x 128 fresh sequences per run, generator seed 10**6 + seed (training: seed; validation: 10**4)",
         "git_commit": git_commit(), "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "versions": {"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()},
@@ -135,7 +148,7 @@ def main(argv=None):
                 ckpt = args.checkpoint_dir / f"{args.task}_d{delay}_f{int(f)}_s{seed}.pt"
                 if not args.resume and ckpt.exists():
                     ckpt.unlink()
-                jobs.append((args.task, delay, f, seed, args.steps, args.device, str(ckpt), args.threads))
+                jobs.append((args.task, delay, f, seed, args.steps, args.device, str(ckpt), args.threads, args.overrides))
     print(f"{len(done)} runs done, {len(jobs)} to go -> {args.out}", flush=True)
 
     def finish(rec):
