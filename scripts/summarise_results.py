@@ -95,7 +95,8 @@ def schedule_table(name: str = "schedule_study.json") -> str | None:
     return "\n".join(lines) + "\n\nTuning runs excluded. " + _provenance(data, name)
 
 
-TABLES = {"xor": xor_table, "fsdd": fsdd_table, "fsdd24": lambda: fsdd_table("fsdd_study_24epochs.json"),
+TABLES = {"xor": xor_table, "xor_steepness3": lambda: xor_table("delayed_xor_study_steepness3.json"),
+          "fsdd": fsdd_table, "fsdd24": lambda: fsdd_table("fsdd_study_24epochs.json"),
           "schedules": schedule_table}
 
 
