@@ -21,9 +21,8 @@ one torch thread by default (``--threads``). A breakdown per call (structured, d
 QR and the step, which all three paths share) shows where the time goes. ``--reorth-every r`` amortises the
 shared QR over r steps (exact in exact arithmetic; tests/test_lyapunov.py checks it).
 
-``helpers.surrogate.SurrogateSpike`` is an old-style ``autograd.Function`` (``forward(ctx, ...)``), which
-``torch.func`` transforms refuse; for path 2 only, ``helpers.models.spike`` is temporarily replaced by a
-``setup_context``-style Function with the identical forward (Heaviside) and backward (surrogate derivative).
+``helpers.surrogate.SurrogateSpike`` is a ``setup_context``-style ``autograd.Function`` with a generated
+vmap rule, so ``torch.func.jacrev`` and ``vmap`` differentiate ``model.step`` directly (path 2).
 
 The last line printed is one JSON object:
 {"structured_s": ..., "autograd_s": ..., "dense_s": ..., "ratio_autograd": ..., "ratio_dense": ...}
@@ -36,41 +35,14 @@ import argparse
 import json
 import statistics
 import time
-from unittest import mock
 
 import torch
 
-import helpers.models as models_module
 from helpers.inputs import poisson_spikes
 from helpers.lyapunov import floored_qr, lyapunov_spectrum, random_basis
 from helpers.models import RecurrentSNN
 from helpers.neurons import LIFParams
 from helpers.surrogate import surrogate_derivative
-
-
-class _FuncSpike(torch.autograd.Function):
-    """Heaviside forward, surrogate-derivative backward, in the ``setup_context`` style torch.func needs."""
-
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(v, kind, steepness):
-        return (v > 0).to(v.dtype)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        v, kind, steepness = inputs
-        ctx.save_for_backward(v)
-        ctx.kind, ctx.steepness = kind, steepness
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (v,) = ctx.saved_tensors
-        return grad_output * surrogate_derivative(v, ctx.kind, ctx.steepness), None, None
-
-
-def _func_spike(v, kind="fast_sigmoid", steepness=10.0):
-    return _FuncSpike.apply(v, kind, steepness)
 
 
 class _Wrapped:
@@ -92,8 +64,7 @@ def autograd_system(model):
     jac = torch.func.vmap(torch.func.jacrev(step_one, argnums=0))
 
     def tangent(h, x, q):
-        with mock.patch.object(models_module, "spike", _func_spike):
-            j = jac(h, x)  # (batch, n, n)
+        j = jac(h, x)  # (batch, n, n)
         return j @ q
 
     return _Wrapped(model, tangent)
