@@ -39,10 +39,9 @@ import csv
 import math
 import os
 import re
-import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -58,6 +57,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from .checks import check_choice, check_int, check_positive
+from .provenance import atomic_write
 
 CACHE_VERSION = 1
 """Version of the binned-count cache format; a cache written by another version is rebuilt."""
@@ -90,32 +90,6 @@ def shd_path(root: str | os.PathLike, split: str) -> Path:
     """Where tonic expects the SHD-layout file of ``split`` ('train' or 'test'): ``root/SHD/shd_<split>.h5``."""
     check_choice("split", split, SPLITS)
     return Path(root).expanduser() / "SHD" / f"shd_{split}.h5"
-
-
-# ---------------------------------------------------------------------------------------------------
-# Atomic writes
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path`` (``os.replace``).
-
-    The rename is atomic on one file system, so readers see the old file or the complete new one; if
-    ``write`` raises (or the process is interrupted), the temporary file is removed and ``path`` is left
-    as it was. The temporary name ends in ``.tmp``, never ``.h5``, so tonic's glob cannot count it.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; data files are for everyone to read
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 # ---------------------------------------------------------------------------------------------------

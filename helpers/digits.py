@@ -47,7 +47,8 @@ from .gradients import bptt_signal
 from .lyapunov import lyapunov_spectrum
 from .models import MultiLayerSNN, RecurrentSNN
 from .neurons import LIFParams
-from .training import _atomic_save, evaluate, reduce_readout, train
+from .provenance import atomic_torch_save
+from .training import evaluate, reduce_readout, train
 
 DATASETS = ("fsdd", "shd", "synthetic")
 MODELS = ("recurrent", "multilayer")
@@ -356,7 +357,7 @@ def train_with_selection(model, train_loader, val_loader, epochs: int, *, lr: fl
         val = hist["accuracy"][-1]
         if hist["step"][-1] == epoch * spe and epoch > best["epoch"] and val > best["val_accuracy"]:
             best = {"val_accuracy": val, "epoch": epoch, "state": copy.deepcopy(reference(model).state_dict())}
-            _atomic_save(best, best_file)
+            atomic_torch_save(best, best_file)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(val=f"{val:.3f}", best=f"{best['val_accuracy']:.3f}")

@@ -11,6 +11,8 @@ import json
 import os
 import platform
 import subprocess
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +43,33 @@ def versions() -> dict:
             "tonic": tonic_version}
 
 
-def atomic_write_json(obj, path: str | os.PathLike) -> None:
-    """Write ``obj`` as JSON to ``path`` atomically (temporary file in the same folder, then ``os.replace``)."""
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path`` (``os.replace``).
+
+    The rename is atomic on one file system, so readers see the old file or the complete new one; if
+    ``write`` raises (or the process is interrupted), the temporary file is removed and ``path`` is left
+    as it was. The temporary name ends in ``.tmp`` (never ``.h5``, so tonic's glob cannot count it).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp)
     try:
-        tmp.write_text(json.dumps(obj, indent=1))
+        write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; results and data are for everyone to read
         os.replace(tmp, path)
-    finally:
+    except BaseException:
         tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_json(obj, path: str | os.PathLike) -> Path:
+    """Write ``obj`` as JSON to ``path`` atomically (:func:`atomic_write`)."""
+    return atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=1)))
+
+
+def atomic_torch_save(obj, path: str | os.PathLike) -> Path:
+    """``torch.save(obj, path)`` atomically (:func:`atomic_write`): checkpoints are never half-written."""
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp))

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from .config import run_mode
 from .fast import fast_forward
 from .lyapunov import lyapunov_spectrum
+from .provenance import atomic_torch_save
 
 READOUT_REDUCTIONS = ("max", "mean")
 HISTORY_KEYS = ("step", "loss", "accuracy", "train_loss", "grad_norm", "grad_norm_early", "lyap_step",
@@ -125,13 +126,6 @@ def early_gradient_norm(model, x, y, mask, loss_fn, early_step: int) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- checkpoints
-def _atomic_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def _progress(total: int, initial: int, enabled: bool | None):
     if enabled is None:
         enabled = run_mode() != "quick" and sys.stderr.isatty()
@@ -251,7 +245,7 @@ def train(
 
     def save(step):
         if ckpt_path is not None:
-            _atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                           "floss_optimizer": floss_opt.state_dict() if floss_opt is not None else None,
                           "history": history, "step": step, "data_gen": data_gen.get_state(),
                           "floss_gen": floss_gen.get_state()}, ckpt_path)

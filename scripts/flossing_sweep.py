@@ -20,7 +20,6 @@ import argparse
 import json
 import multiprocessing as mp
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ from helpers.flossing import FlossingConfig, floss, poisson_sampler  # noqa: E40
 from helpers.lyapunov import lyapunov_spectrum  # noqa: E402
 from helpers.models import RecurrentSNN  # noqa: E402
 from helpers.neurons import LIFParams  # noqa: E402
+from helpers.provenance import atomic_write_json, git_commit, versions  # noqa: E402
 from helpers.surrogate import surrogate_derivative  # noqa: E402
 
 BASE = dict(
@@ -151,17 +151,12 @@ def run_condition(item):
 
 
 def provenance() -> dict:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "helpers"], cwd=REPO, capture_output=True,
-                                    text=True).stdout.strip())
-    except OSError:
-        commit, dirty = "unknown", None
-    import numpy
-
-    return dict(commit=commit, helpers_uncommitted_changes=dirty, torch=torch.__version__, numpy=numpy.__version__,
-                python=platform.python_version(), machine=platform.machine(),
-                date=time.strftime("%Y-%m-%d %H:%M:%S"))
+    """The run's commit, versions and date (keys read by notebook 06)."""
+    commit = git_commit()
+    v = versions()
+    return dict(commit=commit.removesuffix("+uncommitted-changes"),
+                helpers_uncommitted_changes=commit.endswith("+uncommitted-changes"), torch=v["torch"],
+                numpy=v["numpy"], python=v["python"], machine=platform.machine(), date=time.strftime("%Y-%m-%d %H:%M:%S"))
 
 
 def main(argv=None):
@@ -184,8 +179,7 @@ def main(argv=None):
         data["provenance"] = provenance()
         data["script"] = "scripts/flossing_sweep.py"
         data["results"][rec["name"]] = rec
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(data, indent=1))
+        atomic_write_json(data, out)
 
     if args.jobs > 1:
         with mp.get_context("spawn").Pool(args.jobs) as pool:
