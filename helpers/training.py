@@ -34,8 +34,12 @@ import torch.nn.functional as F
 
 from .config import run_mode
 from .fast import fast_forward
+from .flossing import FlossingConfig, floss, flossing_exponents, flossing_loss, reference_schedule
 from .lyapunov import lyapunov_spectrum
+from .models import RecurrentSNN
+from .neurons import LIFParams
 from .provenance import atomic_torch_save
+from .tasks import DelayedTask
 
 READOUT_REDUCTIONS = ("max", "mean")
 HISTORY_KEYS = ("step", "loss", "accuracy", "train_loss", "grad_norm", "grad_norm_early", "lyap_step",
@@ -292,8 +296,6 @@ def train(
         if schedule is not None:
             n_floss = int(schedule.updates_before(step))
             if n_floss > 0:
-                from .flossing import floss
-
                 t0 = time.perf_counter()
                 floss(model, task.input_sampler, n_floss, schedule.config, optimizer=floss_opt, generator=floss_gen)
                 history["flossing_time_s"] += time.perf_counter() - t0
@@ -310,8 +312,6 @@ def train(
         weight = float(schedule.loss_weight(step)) if schedule is not None else 0.0
         total = loss
         if weight > 0:
-            from .flossing import flossing_exponents, flossing_loss
-
             t0 = time.perf_counter()
             cfg = schedule.config
             xf = task.input_sampler(cfg.batch_size, cfg.seq_len, floss_gen).to(device)
@@ -361,10 +361,6 @@ def delayed_task_setup(kind: str, delay: int, seed: int, device=None, **override
 
     ``overrides`` replace entries of :data:`DELAY_STUDY_DEFAULTS`. Returns ``(task, model, settings)``.
     """
-    from .models import RecurrentSNN
-    from .neurons import LIFParams
-    from .tasks import DelayedTask
-
     unknown = set(overrides) - set(DELAY_STUDY_DEFAULTS)
     if unknown:
         raise ValueError(f"unknown setting(s) {sorted(unknown)}; allowed: {sorted(DELAY_STUDY_DEFAULTS)}")
@@ -383,8 +379,6 @@ def delayed_task_setup(kind: str, delay: int, seed: int, device=None, **override
 
 def delayed_task_schedule(settings: dict):
     """The flossing schedule of the study: :func:`helpers.flossing.reference_schedule` scaled to the budget."""
-    from .flossing import FlossingConfig, reference_schedule
-
     config = FlossingConfig(k=settings["floss_k"], target=settings["floss_target"], seq_len=settings["floss_seq_len"],
                             transient=settings["floss_transient"], batch_size=settings["floss_batch_size"],
                             lr=settings["floss_lr"], path=settings["floss_path"],
