@@ -217,13 +217,35 @@ def reference(model):
     return getattr(model, "model", model) if not isinstance(model, MultiLayerSNN) else model
 
 
-def flossing_schedule(settings: dict, steps_per_epoch: int, seq_len: int):
-    """Pre-flossing plus flossing episodes at the start of the epochs ``floss_episode_epochs`` (Engelken 2023)."""
-    from .flossing import FlossingConfig, PeriodicFlossing
+#: Flossing schedules of the digit runs: the course's default since notebook 09, the reference method, and the
+#: two variants of notebook 09's FSDD comparison (pre-flossing alone; the default after pre-flossing).
+DIGIT_SCHEDULES = ("recommended", "reference", "pre", "recommended_pre")
 
+
+def flossing_schedule(settings: dict, steps_per_epoch: int, seq_len: int, schedule: str = "recommended"):
+    """The flossing schedule of a digit run, with the flossing pass of ``settings`` (``floss_*``).
+
+    - ``"recommended"``: :func:`helpers.schedules.recommended_schedule` (the flossing loss with weight 10 on every
+      20th training step, notebook 09);
+    - ``"reference"``: ``floss_pre`` pre-flossing updates plus episodes of ``floss_episode_updates`` at the start
+      of the epochs ``floss_episode_epochs`` (Engelken 2023), the schedule of the first FSDD studies;
+    - ``"pre"``: the reference's pre-flossing only; ``"recommended_pre"``: the recommended schedule after the
+      reference's pre-flossing.
+    """
+    from .flossing import FlossingConfig, PeriodicFlossing, PreFlossing
+    from .schedules import recommended_schedule
+
+    if schedule not in DIGIT_SCHEDULES:
+        raise ValueError(f"schedule must be one of {DIGIT_SCHEDULES}, got {schedule!r}")
     s = settings
     config = FlossingConfig(k=s["floss_k"], target=0.0, seq_len=seq_len, transient=s["floss_transient"],
                             batch_size=s["floss_batch"], lr=s["floss_lr"], path=s["floss_path"])
+    if schedule == "recommended":
+        return recommended_schedule(config)
+    if schedule == "recommended_pre":
+        return recommended_schedule(config, pre_updates=s["floss_pre"])
+    if schedule == "pre":
+        return PreFlossing(s["floss_pre"], config)
     episodes = tuple(int(e) * steps_per_epoch for e in s["floss_episode_epochs"])
     return PeriodicFlossing(s["floss_pre"], episodes, s["floss_episode_updates"], config)
 
@@ -374,14 +396,16 @@ def train_with_selection(model, train_loader, val_loader, epochs: int, *, lr: fl
 def run_digits(dataset: str = "fsdd", root=None, *, split: str = "official", held_out_speaker: str | None = None,
                model: str = "recurrent", flossing: bool = False, seed: int = 0, epochs: int | None = None,
                device=None, checkpoint_dir=None, progress=None, splits: Splits | None = None,
-               n_layers: int | None = None, diagnostics: bool = True, **overrides) -> dict:
+               n_layers: int | None = None, diagnostics: bool = True, schedule: str = "recommended",
+               **overrides) -> dict:
     """One run of the study: train with model selection on validation, then test once. Returns a record.
 
     Args:
         dataset: 'fsdd', 'shd' or 'synthetic' (settings :data:`DIGITS_SETTINGS`, ``overrides`` replace them).
         root: dataset root with ``SHD/shd_{train,test}.h5``.
         split: 'official' or 'speaker_out' (``held_out_speaker``).
-        model: 'recurrent' or 'multilayer'; flossing: with the periodic flossing schedule or not.
+        model: 'recurrent' or 'multilayer'; flossing: with flossing or not.
+        schedule: the flossing schedule if ``flossing`` (:data:`DIGIT_SCHEDULES`, see :func:`flossing_schedule`).
         seed: seeds the weights, the validation split and the data order.
         epochs: overrides the settings' epochs. splits: pre-loaded data (skips loading).
         checkpoint_dir: folder for resumable checkpoints of this run.
@@ -407,7 +431,8 @@ def run_digits(dataset: str = "fsdd", root=None, *, split: str = "official", hel
     if diagnostics:
         diag["grad_init"] = gradient_profile(net, probe_x, probe_y, s["readout"]).tolist()
         diag["spectrum_init"] = surrogate_spectrum(net, probe_x[:8], s["lyap_k"], s["lyap_transient"]).tolist()
-    schedule = flossing_schedule(s, len(train_loader), splits.train.n_bins) if flossing else None
+    schedule_name = schedule if flossing else "none"
+    schedule = flossing_schedule(s, len(train_loader), splits.train.n_bins, schedule) if flossing else None
     sel = train_with_selection(net, train_loader, val_loader, s["epochs"], lr=s["lr"], schedule=schedule,
                                clip=s["clip"], readout=s["readout"], checkpoint_dir=checkpoint_dir, seed=seed,
                                progress=progress)
@@ -423,13 +448,16 @@ def run_digits(dataset: str = "fsdd", root=None, *, split: str = "official", hel
         "dataset": dataset, "split": split,
         "held_out_speaker": (held_out_speaker or DEFAULT_HELD_OUT) if split == "speaker_out" else None,
         "model": model, "layers": len(ref.hidden), "hidden": list(ref.hidden), "flossing": bool(flossing),
+        "schedule": schedule_name,
         "seed": int(seed), "validation_accuracy": sel["best_val_accuracy"], "test_accuracy": test["accuracy"],
         "test_loss": test["loss"], "best_epoch": sel["best_epoch"], "epochs": s["epochs"],
         **eff, "wall_time_s": time.perf_counter() - t0, "train_time_s": hist["wall_time_s"],
         "flossing_time_s": hist["flossing_time_s"], "flossing_updates": hist["flossing_updates"],
         "n_train": len(splits.train), "n_val": len(splits.val), "n_test": len(splits.test),
+        "n_bins": splits.train.n_bins,
         "curves": {"step": hist["step"], "val_accuracy": hist["accuracy"], "val_loss": hist["loss"],
-                   "train_loss": hist["train_loss"], "grad_norm_early": hist["grad_norm_early"],
+                   "train_loss": hist["train_loss"], "grad_norm": hist["grad_norm"],
+                   "grad_norm_early": hist["grad_norm_early"],
                    "steps_per_epoch": sel["steps_per_epoch"]},
         **diag,
     }
@@ -442,16 +470,22 @@ def load_study(path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def schedule_label(run: dict) -> str:
+    """'off' without flossing, else the run's schedule (runs stored before the field existed: 'reference')."""
+    return run.get("schedule", "reference") if run["flossing"] else "off"
+
+
 def study_table(results: dict, split: str = "official") -> list[dict]:
-    """Mean and std over seeds per (model, flossing) of the study's key numbers."""
+    """Mean and std over seeds per (model, flossing schedule) of the study's key numbers."""
     rows = []
     runs = [r for r in results["runs"] if r["split"] == split]
+    labels = sorted({schedule_label(r) for r in runs}, key=lambda s: (s != "off", s))
     for model in MODELS:
-        for fl in (False, True):
-            group = [r for r in runs if r["model"] == model and r["flossing"] == fl]
+        for label in labels:
+            group = [r for r in runs if r["model"] == model and schedule_label(r) == label]
             if not group:
                 continue
-            row = {"model": model, "flossing": fl, "n_seeds": len(group)}
+            row = {"model": model, "flossing": label != "off", "schedule": label, "n_seeds": len(group)}
             for key in ("test_accuracy", "validation_accuracy", "spikes_per_neuron_per_sample",
                         "synaptic_ops_per_sample", "activation_sparsity", "wall_time_s"):
                 vals = np.array([r[key] for r in group], dtype=float)
@@ -463,10 +497,10 @@ def study_table(results: dict, split: str = "official") -> list[dict]:
 
 def format_table(rows: list[dict]) -> str:
     """The study table as text."""
-    lines = [f"{'model':<11}{'flossing':<9}{'seeds':>5}  {'test acc (%)':>14}  {'val acc (%)':>12}  "
+    lines = [f"{'model':<11}{'flossing':<12}{'seeds':>5}  {'test acc (%)':>14}  {'val acc (%)':>12}  "
              f"{'spikes/neuron':>13}  {'SynOps/sample':>13}  {'wall (s)':>9}"]
     for r in rows:
-        lines.append(f"{r['model']:<11}{('on' if r['flossing'] else 'off'):<9}{r['n_seeds']:>5}  "
+        lines.append(f"{r['model']:<11}{r.get('schedule', 'on' if r['flossing'] else 'off'):<12}{r['n_seeds']:>5}  "
                      f"{100 * r['test_accuracy']:>7.1f} ± {100 * r['test_accuracy_std']:<4.1f}  "
                      f"{100 * r['validation_accuracy']:>12.1f}  {r['spikes_per_neuron_per_sample']:>13.2f}  "
                      f"{r['synaptic_ops_per_sample']:>13.3g}  {r['wall_time_s']:>9.0f}")
@@ -628,15 +662,18 @@ def describe_study(results: dict) -> str:
     if s:
         lines.append(f"  data: dt {1e3 * s['dt']:.0f} ms over {s['duration']} s, pool {s['pool']}; hidden {s['hidden']} "
                      f"(recurrent) or {tuple(s['multilayer_hidden'])} (multi-layer); {c.get('epochs')} epochs, "
-                     f"lr {s['lr']}, batch {s['batch_size']}; flossing k={s['floss_k']}, {s['floss_pre']} pre-updates + "
-                     f"{s['floss_episode_updates']} at epochs {tuple(s['floss_episode_epochs'])}")
+                     f"lr {s['lr']}, batch {s['batch_size']}; flossing k={s['floss_k']}, "
+                     + (f"{s['floss_pre']} pre-updates + {s['floss_episode_updates']} at epochs "
+                        f"{tuple(s['floss_episode_epochs'])} (reference schedule)"
+                        if c.get("schedule", "reference") == "reference" else
+                        f"{c['schedule']} schedule (notebook 09)"))
     return "\n".join(lines)
 
 
 __all__ = [
     "DATASETS", "MODELS", "SPLITS", "DIGITS_SETTINGS", "FSDD_SPEAKERS", "settings_for", "fsdd_dir", "fsdd_spikes_root",
     "ensure_fsdd_spikes", "concat_counts", "load_digits", "input_variance", "build_model", "fast", "reference",
-    "flossing_schedule", "synaptic_operations", "fan_outs", "efficiency_from_activity", "summarise_efficiency",
+    "DIGIT_SCHEDULES", "flossing_schedule", "schedule_label", "synaptic_operations", "fan_outs", "efficiency_from_activity", "summarise_efficiency",
     "measure_efficiency", "gradient_profile", "surrogate_spectrum", "train_with_selection", "run_digits",
     "load_study", "study_table", "format_table", "plot_study", "plot_run", "plot_cochlea", "plot_class_rasters",
     "plot_runs", "efficiency_table", "describe_study",

@@ -439,6 +439,15 @@ class FlossingSchedule:
         check_int("n_steps", n_steps, 0)
         return sum(self.updates_before(s) for s in range(n_steps))
 
+    def state_dict(self) -> dict:
+        """What the schedule has learnt during a run (nothing for a fixed schedule); saved in checkpoints."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict` (a resumed run then continues exactly)."""
+        if state:
+            raise ValueError(f"{type(self).__name__} keeps no state, got {sorted(state)}")
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config})"
 
@@ -511,7 +520,7 @@ __all__ = [
 # The schedules added by the schedule study live in helpers.schedules (which imports this module); they are
 # re-exported here lazily so that ``from helpers.flossing import RegularizerFlossing`` works in either order.
 _SCHEDULE_NAMES = ("RegularizerFlossing", "AnnealedFlossing", "AdaptiveFlossing", "lyapunov_probe", "make_schedule",
-                   "schedule_timeline")
+                   "schedule_timeline", "RECOMMENDED", "recommended_schedule")
 
 
 def __getattr__(name):

@@ -243,6 +243,8 @@ def train(
         optimizer.load_state_dict(state["optimizer"])
         if floss_opt is not None and state.get("floss_optimizer") is not None:
             floss_opt.load_state_dict(state["floss_optimizer"])
+        if schedule is not None and hasattr(schedule, "load_state_dict"):
+            schedule.load_state_dict(state.get("schedule") or {})  # e.g. an adaptive schedule's triggers
         history, start_step = state["history"], state["step"]
         data_gen.set_state(state["data_gen"].cpu())
         floss_gen.set_state(state["floss_gen"].cpu())
@@ -251,6 +253,7 @@ def train(
         if ckpt_path is not None:
             atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                           "floss_optimizer": floss_opt.state_dict() if floss_opt is not None else None,
+                          "schedule": schedule.state_dict() if hasattr(schedule, "state_dict") else None,
                           "history": history, "step": step, "data_gen": data_gen.get_state(),
                           "floss_gen": floss_gen.get_state()}, ckpt_path)
 
@@ -377,28 +380,53 @@ def delayed_task_setup(kind: str, delay: int, seed: int, device=None, **override
     return task, model, s
 
 
-def delayed_task_schedule(settings: dict):
-    """The flossing schedule of the study: :func:`helpers.flossing.reference_schedule` scaled to the budget."""
-    config = FlossingConfig(k=settings["floss_k"], target=settings["floss_target"], seq_len=settings["floss_seq_len"],
-                            transient=settings["floss_transient"], batch_size=settings["floss_batch_size"],
-                            lr=settings["floss_lr"], path=settings["floss_path"],
-                            rate_weight=settings["floss_rate_weight"], keep_norm=settings["floss_keep_norm"])
+#: Schedules of the delayed-task runs: the course's default since notebook 09, and the reference method.
+DELAY_SCHEDULES = ("recommended", "reference")
+
+
+def delayed_task_flossing_config(settings: dict) -> FlossingConfig:
+    """The flossing pass of the delayed-task setting (k, target, sequence length, ... from ``settings``)."""
+    return FlossingConfig(k=settings["floss_k"], target=settings["floss_target"], seq_len=settings["floss_seq_len"],
+                          transient=settings["floss_transient"], batch_size=settings["floss_batch_size"],
+                          lr=settings["floss_lr"], path=settings["floss_path"],
+                          rate_weight=settings["floss_rate_weight"], keep_norm=settings["floss_keep_norm"])
+
+
+def delayed_task_schedule(settings: dict, schedule: str = "recommended"):
+    """The flossing schedule of a delayed-task run.
+
+    ``"recommended"``: :func:`helpers.schedules.recommended_schedule` (the flossing loss with weight 10 on
+    every 20th step, notebook 09); ``"reference"``: :func:`helpers.flossing.reference_schedule` scaled to the
+    budget (``floss_updates_scale``, ``floss_episode_steps``), the schedule of the first delayed-XOR studies.
+    """
+    from .schedules import recommended_schedule
+
+    if schedule not in DELAY_SCHEDULES:
+        raise ValueError(f"schedule must be one of {DELAY_SCHEDULES}, got {schedule!r}")
+    config = delayed_task_flossing_config(settings)
+    if schedule == "recommended":
+        return recommended_schedule(config)
     return reference_schedule(config, updates_scale=settings["floss_updates_scale"],
                               episode_steps=tuple(settings["floss_episode_steps"]))
 
 
 def run_delayed_task(kind: str, delay: int, flossing: bool, seed: int, device=None, checkpoint=None,
-                     progress: bool | None = False, **overrides) -> dict:
+                     progress: bool | None = False, schedule: str = "recommended", fast: bool = False,
+                     **overrides) -> dict:
     """Train one network on a delayed task (with or without flossing) and test it on fresh data.
+
+    With ``flossing``, ``schedule`` names the schedule (:data:`DELAY_SCHEDULES`, see
+    :func:`delayed_task_schedule`); ``fast`` trains through the fused path of :mod:`helpers.fast`.
 
     The test data come from a generator seeded with ``10**6 + seed`` (never used for training, seed ``seed``,
     nor for the evaluations during training, seed ``10**4``). Returns one record of the study (see
     ``scripts/delayed_xor_study.py``).
     """
     task, model, s = delayed_task_setup(kind, delay, seed, device, **overrides)
-    schedule = delayed_task_schedule(s) if flossing else None
+    schedule_name = schedule
+    schedule = delayed_task_schedule(s, schedule_name) if flossing else None
     t0 = time.perf_counter()
-    hist = train(model, task, s["n_steps"], lr=s["lr"], schedule=schedule, clip=s["clip"], device=task.device,
+    hist = train(model, task, s["n_steps"], lr=s["lr"], schedule=schedule, clip=s["clip"], device=task.device, fast=fast,
                  batch_size=s["batch_size"], seed=seed, eval_every=max(1, s["n_steps"] // 3),
                  eval_batches=s["eval_batches"], eval_batch_size=s["eval_batch_size"], eval_seed=10_000,
                  lyap_every=s["n_steps"], lyap_k=1, checkpoint=checkpoint, progress=progress)
@@ -406,6 +434,7 @@ def run_delayed_task(kind: str, delay: int, flossing: bool, seed: int, device=No
     return {
         "task": kind, "delay": delay, "delay_steps": task.delay_steps,
         "delay_tau_mem": task.delay_steps * s["dt"] / s["tau_mem"], "flossing": bool(flossing), "seed": seed,
+        "schedule": schedule_name if flossing else "none",
         "test_accuracy": test["accuracy"], "final_loss": test["loss"],
         "final_train_loss": hist["train_loss"][-1] if hist["train_loss"] else float("nan"),
         "train_steps": s["n_steps"], "wall_time_s": time.perf_counter() - t0,

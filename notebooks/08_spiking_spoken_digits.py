@@ -172,9 +172,13 @@ plt.show()
 # and only $\theta^\ast$ sees the test set, once. (Several public SHD codebases report the best test epoch,
 # which inflates the number.) `helpers.digits.train_with_selection` is not even given the test set.
 #
-# Flossing (notebook 06, eq. 6.1) runs as in notebook 07: pre-flossing before training and short flossing
-# episodes at the start of chosen epochs, on real input sequences, updating only the dynamics' weights. A
-# two-layer network is flossed on its *joint* spectrum: the tangent space covers the states of both layers.
+# Flossing (notebook 06, eq. 6.1) uses the course's **recommended schedule** from notebook 09
+# (`helpers.schedules.recommended_schedule`): the flossing loss of the k = 4 leading exponents, measured on a
+# real input sequence, is added to the task loss with weight 10 on every 20th training step (eq. 7.7). Its
+# gradient goes into the dynamics' weights only. The first FSDD study used the reference method instead
+# (pre-flossing and flossing episodes at the start of epochs 2 and 4; `schedule="reference"`); section 6 shows
+# both. A two-layer network is flossed on its *joint* spectrum: the tangent space covers the states of both
+# layers.
 
 # %%
 records = []
@@ -276,13 +280,17 @@ print(f"by hand: {mine[0]:.3f} spikes per neuron, sparsity {mine[1]:.4f}; "
 # %% [markdown]
 # ## 6. The measured study
 #
-# One epoch on 2 CPU cores takes tens of seconds, so the multi-seed study runs from the command line,
-# resumably, and writes `figures/fsdd_study.json` and a figure:
+# A 12-epoch run takes about half a minute on one CPU core (the fast path of `helpers.fast`), and several
+# seeds and both splits take longer than a notebook should, so the multi-seed study runs from the command line,
+# resumably, and writes `figures/fsdd_study.json` and a figure (`--schedule` picks the flossing schedule;
+# `recommended` is the default):
 #
 # ```bash
-# python scripts/spoken_digits_study.py --dataset fsdd --data-root /tmp/fsdd_spikes --seeds 3 --jobs 2 --resume
+# python scripts/spoken_digits_study.py --dataset fsdd --data-root /tmp/fsdd_spikes --seeds 5 --resume
 # python scripts/spoken_digits_study.py --dataset fsdd --data-root /tmp/fsdd_spikes --split speaker_out \
-#        --held-out-speaker theo --model recurrent --seeds 2 --resume
+#        --held-out-speaker theo --model recurrent --seeds 5 --resume
+# python scripts/spoken_digits_study.py --dataset fsdd --data-root /tmp/fsdd_spikes --model recurrent \
+#        --seeds 5 --epochs 24 --out figures/fsdd_study_24epochs.json --resume
 # ```
 #
 # Each run is selected on validation and tested once (eq. 8.7). The *official* split tests on repetitions 0-4 of
@@ -303,6 +311,21 @@ else:
             print(digits.format_table(rows))
     digits.plot_study(study)
     plt.show()
+
+# %% [markdown]
+# The first study flossed with the reference schedule (3 seeds, run before the schedule study of notebook 09;
+# `figures/fsdd_study_reference_schedule.json` and its 24-epoch companion). Its numbers, for comparison:
+
+# %%
+for name in ("fsdd_study_reference_schedule.json", "fsdd_study_24epochs_reference_schedule.json",
+             "fsdd_study_24epochs.json"):
+    other = digits.load_study(FIGURES_DIR / name)
+    if other is None:
+        print(f"figures/{name}: not found")
+        continue
+    print(f"figures/{name}: {digits.describe_study(other).splitlines()[0]}")
+    print(digits.format_table(digits.study_table(other, "official")))
+    print()
 
 # %% [markdown]
 # ### Exercise 2
@@ -365,8 +388,8 @@ print(f"  networks: one recurrent layer of {shd['hidden']} or two of {shd['multi
       f"{1e3 * shd['tau_mem']:.0f} ms, tau_syn {1e3 * shd['tau_syn']:.0f} ms, {shd['reset']} reset, "
       f"{shd['surrogate']} surrogate (steepness {shd['steepness']})")
 print(f"  training: Adam lr {shd['lr']}, batch {shd['batch_size']}, {shd['epochs']} epochs, clip {shd['clip']}, "
-      f"best-validation epoch, test once; flossing k={shd['floss_k']}, {shd['floss_pre']} pre-updates, "
-      f"episodes at epochs {shd['floss_episode_epochs']}")
+      f"best-validation epoch, test once; flossing k={shd['floss_k']} with the recommended schedule "
+      f"(or --schedule reference: {shd['floss_pre']} pre-updates, episodes at epochs {shd['floss_episode_epochs']})")
 print("  command: python scripts/spoken_digits_study.py --dataset shd --data-root <folder with SHD/> "
       "--device cuda --seeds 3 --out figures/shd_study.json --resume")
 

@@ -148,6 +148,70 @@ def run_one(job: dict) -> dict:
     }
 
 
+#: FSDD (notebook 08's recurrent network, official split): the schedules compared, by their study name, and the
+#: name :func:`helpers.digits.flossing_schedule` gives them ("regularizer_every20" is the recommended default).
+FSDD_SCHEDULES = {"none": None, "reference": "reference", "regularizer_every20": "recommended", "pre": "pre",
+                  "regularizer_pre": "recommended_pre"}
+
+
+def schedule_description(schedule) -> dict:
+    """The parameters of a schedule object, for the results file."""
+    if schedule is None:
+        return {}
+    if hasattr(schedule, "params"):
+        return schedule.params()
+    if hasattr(schedule, "n_updates"):
+        return {"n_updates": schedule.n_updates}
+    return {"pre_updates": schedule.pre_updates, "episode_steps": list(schedule.episode_steps),
+            "episode_updates": schedule.episode_updates}
+
+
+def run_one_fsdd(job: dict) -> dict:
+    """One FSDD run (:func:`helpers.digits.run_digits`, selection on validation, test once) as a study record."""
+    import torch
+
+    torch.set_num_threads(1)
+    from helpers import digits
+
+    s0 = time.perf_counter()
+    name = FSDD_SCHEDULES[job["name"]]
+    rec = digits.run_digits("fsdd", digits.ensure_fsdd_spikes(), seed=job["seed"], epochs=job["epochs"],
+                            flossing=name is not None, schedule=name or "recommended", diagnostics=False)
+    curves = rec["curves"]
+    spe = curves["steps_per_epoch"]
+    settings = digits.settings_for("fsdd", epochs=job["epochs"])
+    schedule = digits.flossing_schedule(settings, spe, rec["n_bins"], name) if name is not None else None
+    gn = curves["grad_norm"]
+    log_gn = [math.log(max(g, 1e-12)) for g in gn]
+    acc = curves["val_accuracy"]
+    wall = rec["train_time_s"]
+    return {
+        "task": "fsdd", "delay": None, "phase": job["phase"], "schedule": job["name"],
+        "schedule_kind": type(schedule).__name__ if schedule is not None else "none",
+        "schedule_params": schedule_description(schedule), "seed": job["seed"],
+        "n_steps": curves["step"][-1], "epochs": job["epochs"], "steps_per_epoch": spe,
+        "final_accuracy": rec["test_accuracy"], "final_loss": rec["test_loss"],
+        "final_val_accuracy": rec["validation_accuracy"], "best_epoch": rec["best_epoch"],
+        "steps_to_90pct": steps_to_fraction(curves["step"], acc, 0.9),
+        "steps_to_90pct_above_chance": steps_to_fraction(curves["step"], acc, 0.9, chance=0.1),
+        "succeeded": bool(rec["test_accuracy"] >= job["success"]),
+        "loss_spikes": loss_spikes(curves["train_loss"]),
+        "grad_norm_var": statistics.pvariance(gn) if len(gn) > 1 else 0.0,
+        "log_grad_norm_std": statistics.pstdev(log_gn) if len(log_gn) > 1 else 0.0,
+        "flossing_updates": rec["flossing_updates"],
+        "flossing_passes": schedule.passes(curves["step"][-1]) if hasattr(schedule, "passes") else 0,
+        "probes": 0, "triggers": [],
+        "flossing_time_s": rec["flossing_time_s"], "probe_time_s": 0.0,
+        "flossing_time_fraction": rec["flossing_time_s"] / wall if wall > 0 else 0.0,
+        "wall_time_s": wall, "run_time_s": time.perf_counter() - s0,
+        "lambda_1_init": float("nan"), "lambda_1_final": float("nan"), "lambda_1_curve": {"step": [], "lambda_1": []},
+        "val_accuracy_curve": {"step": curves["step"], "accuracy": acc},
+        "train_loss_curve": curves["train_loss"][::5],
+        "grad_norm_early": curves["grad_norm_early"],
+        "spikes_per_neuron_per_sample": rec["spikes_per_neuron_per_sample"],
+    }
+
+
 # ------------------------------------------------------------------------------------------ summary
 def summarize(runs: list[dict]) -> list[dict]:
     """Per (phase, task, delay, schedule, params): means, spreads, success rate, overhead."""
@@ -210,18 +274,22 @@ def best_setting(runs: list[dict], name: str, delay: int) -> dict:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task", default="xor", choices=["xor", "copy"])
+    p.add_argument("--task", default="xor", choices=["xor", "copy", "fsdd"],
+                   help="fsdd: notebook 08's recurrent network on FSDD spikes (schedules none, reference, "
+                        "regularizer_every20; --epochs; runs are appended to --out with --resume)")
+    p.add_argument("--epochs", type=int, default=12, help="fsdd: training epochs (the equal budget)")
     p.add_argument("--delays", type=int, nargs="+", default=[4, 2],
                    help="delays in bits (default: 4 = plain training fails, 2 = it barely succeeds)")
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--schedules", nargs="+", default=DEFAULT_SCHEDULES, choices=list(MAIN_SCHEDULES))
+    p.add_argument("--schedules", nargs="+", default=DEFAULT_SCHEDULES, choices=sorted({*MAIN_SCHEDULES, *FSDD_SCHEDULES}))
     p.add_argument("--phase", default="main", help="label of these runs (main: the comparison; e.g. extra: a "
                    "follow-up that keeps the main config and only appends its command)")
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--n-steps", type=int, default=300, help="task steps per run (the equal training budget)")
     p.add_argument("--eval-every", type=int, default=20)
     p.add_argument("--lyap-every", type=int, default=100)
-    p.add_argument("--success", type=float, default=0.9, help="success: final test accuracy >= this")
+    p.add_argument("--success", type=float, default=None,
+                   help="success: final test accuracy >= this (default 0.9 for delayed tasks, 0.95 for fsdd)")
     p.add_argument("--tune", choices=["auto", "off", *TUNE_GRIDS], default="auto",
                    help="schedule whose parameters to search (auto: best new schedule on validation accuracy)")
     p.add_argument("--tune-delay", type=int, default=4)
@@ -246,6 +314,10 @@ def main(argv=None):
 
     import torch
 
+    if args.success is None:
+        args.success = 0.95 if args.task == "fsdd" else 0.9
+    if args.task == "fsdd":
+        return main_fsdd(args, out)
     overrides = {"n_steps": args.n_steps}
     from helpers.training import DELAY_STUDY_DEFAULTS
 
@@ -348,6 +420,63 @@ def main(argv=None):
         print("wrote", args.png)
     except Exception as exc:  # the figure can be redrawn with --plot-only
         print("figure failed:", exc)
+
+
+def main_fsdd(args, out: Path) -> None:
+    """The FSDD comparison, appended to the results file as phase ``args.phase`` (default: fsdd)."""
+    import torch
+
+    phase = "fsdd" if args.phase == "main" else args.phase
+    schedules = [n for n in args.schedules if n in FSDD_SCHEDULES] if args.schedules != DEFAULT_SCHEDULES \
+        else list(FSDD_SCHEDULES)
+    results = json.loads(out.read_text()) if out.exists() else {"config": {}, "runs": []}
+    if not args.resume:
+        results["runs"] = [r for r in results["runs"] if r["phase"] != phase]
+    followup = {"command": "python scripts/schedule_study.py " + " ".join(sys.argv[1:]), "phase": phase,
+                "task": "fsdd", "epochs": args.epochs, "seeds": list(range(args.first_seed, args.seeds)),
+                "schedules": {n: FSDD_SCHEDULES[n] or "none" for n in schedules},
+                "success_definition": f"final test accuracy >= {args.success}",
+                "steps_to_90pct_definition": "first epoch end whose validation accuracy >= 0.9 x the last epoch's",
+                "final_accuracy": "test accuracy of the epoch selected on validation accuracy (run_digits)",
+                "git_commit": git_commit(), "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "versions": {"torch": torch.__version__, "python": platform.python_version()},
+                "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores (shared), jobs={args.jobs}"}
+    followups = [f for f in results["config"].get("followups", []) if f.get("phase") != phase]
+    results["config"]["followups"] = followups + [followup]
+    results["config"]["fsdd"] = f"phase {phase!r}: {len(schedules)} schedules x {args.seeds - args.first_seed} seeds, " \
+                                f"{args.epochs} epochs (see followups)"
+    done = {run_key(r) for r in results["runs"]}
+    jobs = [{"task": "fsdd", "delay": None, "name": n, "schedule_params": None, "seed": seed, "phase": phase,
+             "epochs": args.epochs, "success": args.success}
+            for seed in range(args.first_seed, args.seeds) for n in schedules]
+    todo = [j for j in jobs if not any(json.loads(k)[0] == "fsdd" and json.loads(k)[2] == j["name"]
+                                       and json.loads(k)[4] == j["seed"] and json.loads(k)[5] == phase for k in done)]
+    print(f"{len(jobs) - len(todo)} FSDD runs done already, {len(todo)} to run", flush=True)
+
+    def save(rec):
+        results["runs"].append(rec)
+        results["summary"] = summarize(results["runs"])
+        atomic_write_json(results, out)
+        print(f"[{time.strftime('%H:%M:%S')}] fsdd {rec['schedule']:<20} seed {rec['seed']}: test acc "
+              f"{rec['final_accuracy']:.3f}, floss frac {rec['flossing_time_fraction']:.2f}, wall {rec['wall_time_s']:.0f} s",
+              flush=True)
+
+    if args.jobs > 1 and len(todo) > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(args.jobs) as pool:
+            for rec in pool.imap_unordered(run_one_fsdd, todo):
+                save(rec)
+    else:
+        for j in todo:
+            save(run_one_fsdd(j))
+    results["summary"] = summarize(results["runs"])
+    atomic_write_json(results, out)
+    from helpers.demos.n09_schedules import plot_fsdd
+
+    png = Path(args.png).with_name(Path(args.png).stem + "_fsdd.png")
+    plot_fsdd(results).savefig(png, dpi=110, bbox_inches="tight")
+    print("wrote", png)
 
 
 if __name__ == "__main__":

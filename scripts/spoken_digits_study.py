@@ -59,6 +59,8 @@ def parse_args(argv=None):
     p.add_argument("--held-out-speaker", default=None, help=f"speaker_out: test speaker (default {digits.DEFAULT_HELD_OUT})")
     p.add_argument("--model", choices=("recurrent", "multilayer", "both"), default="both")
     p.add_argument("--flossing", choices=("on", "off", "both"), default="both")
+    p.add_argument("--schedule", choices=digits.DIGIT_SCHEDULES, default="recommended",
+                   help="flossing schedule (recommended: notebook 09's default; reference: Engelken 2023's episodes)")
     p.add_argument("--seeds", type=int, default=3, help="number of seeds (0..seeds-1)")
     p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=None, help="training epochs per run (default: the dataset's settings)")
@@ -121,7 +123,7 @@ def merge_and_write(path: Path, config: dict, runs: list) -> dict:
         on_disk = digits.load_study(path) or {"runs": [], "config": {}}
         ours = {run_key(r) for r in runs}
         merged = [r for r in on_disk["runs"] if run_key(r) not in ours] + list(runs)
-        merged.sort(key=lambda r: (r["split"], r["model"], r["flossing"], r["seed"]))
+        merged.sort(key=lambda r: run_key(r)[1:])
         other = on_disk.get("config") or {}
         cfg = dict(config)
         invocations = [c for c in other.get("invocations", []) if c.get("command") != config["command"]]
@@ -138,16 +140,19 @@ def merge_and_write(path: Path, config: dict, runs: list) -> dict:
 
 
 def run_key(run: dict) -> tuple:
+    # runs written before the schedule field existed used the reference schedule
+    schedule = run.get("schedule", "reference") if run["flossing"] else "none"
     return (run["dataset"], run["split"], run.get("held_out_speaker"), run["model"], bool(run["flossing"]),
-            int(run["seed"]))
+            schedule, int(run["seed"]))
 
 
 def _one(job):
-    (dataset, root, split, held, model, flossing, seed, epochs, device, ckpt, threads, progress, overrides) = job
+    (dataset, root, split, held, model, flossing, schedule, seed, epochs, device, ckpt, threads, progress,
+     overrides) = job
     torch.set_num_threads(threads)
     return digits.run_digits(dataset, root, split=split, held_out_speaker=held, model=model, flossing=flossing,
-                             seed=seed, epochs=epochs, device=device, checkpoint_dir=ckpt, progress=progress,
-                             **overrides)
+                             schedule=schedule, seed=seed, epochs=epochs, device=device, checkpoint_dir=ckpt,
+                             progress=progress, **overrides)
 
 
 def main(argv=None) -> dict:
@@ -159,7 +164,8 @@ def main(argv=None) -> dict:
     config = {
         "command": "python scripts/spoken_digits_study.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "dataset": args.dataset, "data_root": str(root), "split": args.split, "held_out_speaker": held,
-        "model": args.model, "flossing": args.flossing, "seeds": args.seeds, "first_seed": args.first_seed,
+        "model": args.model, "flossing": args.flossing, "schedule": args.schedule,
+        "seeds": args.seeds, "first_seed": args.first_seed,
         "epochs": args.epochs or settings["epochs"], "device": args.device,
         "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
         "selection": "best validation accuracy over epochs (validation carved from training); test evaluated once",
@@ -176,17 +182,18 @@ def main(argv=None) -> dict:
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         for model in models:
             for flossing in flossings:
-                key = (args.dataset, args.split, held, model, flossing, seed)
+                key = (args.dataset, args.split, held, model, flossing, args.schedule if flossing else "none", seed)
                 if key in done:
                     print(f"skip (done): {model} flossing={flossing} seed={seed}", flush=True)
                     continue
-                tag = f"{args.dataset}_{args.split}{'_' + held if held else ''}_{model}_{'floss' if flossing else 'plain'}_s{seed}"
+                tag = (f"{args.dataset}_{args.split}{'_' + held if held else ''}_{model}_"
+                       f"{args.schedule if flossing else 'plain'}_s{seed}")
                 ckpt = args.checkpoint_dir / tag if args.resume else None
                 if ckpt is not None:
                     ckpt.mkdir(parents=True, exist_ok=True)
                 progress = (not args.no_progress) and args.jobs == 1
-                jobs.append((args.dataset, root, args.split, held, model, flossing, seed, args.epochs, args.device,
-                             ckpt, args.threads, progress, overrides))
+                jobs.append((args.dataset, root, args.split, held, model, flossing, args.schedule, seed, args.epochs,
+                             args.device, ckpt, args.threads, progress, overrides))
 
     def record(run):
         runs.append(run)

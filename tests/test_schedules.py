@@ -134,3 +134,28 @@ def test_bad_step_and_config():
         RegularizerFlossing().loss_weight(-1)
     with pytest.raises(TypeError, match="config must be a FlossingConfig"):
         AnnealedFlossing(config={"k": 2})
+
+
+def test_adaptive_state_round_trip_and_fixed_schedules_keep_none():
+    a = AdaptiveFlossing(band=0.02, episode_updates=3, grad_ratio=0.5)
+    a.observe(10, lambda_1=0.1, grad_norm_early=2.0)
+    b = AdaptiveFlossing(band=0.02, episode_updates=3, grad_ratio=0.5)
+    b.load_state_dict(a.state_dict())
+    assert b.triggers == a.triggers and b.episodes == {10: 3} and b.grad_reference == 2.0
+    assert b.updates_before(10) == 3
+    assert RegularizerFlossing(weight=1.0).state_dict() == {}
+    with pytest.raises(ValueError, match="keeps no state"):
+        RegularizerFlossing(weight=1.0).load_state_dict({"episodes": {}})
+    with pytest.raises(ValueError, match="missing"):
+        b.load_state_dict({"episodes": {}})
+
+
+def test_recommended_schedule_is_the_studied_regulariser():
+    from helpers.schedules import RECOMMENDED, recommended_schedule
+
+    s = recommended_schedule()
+    assert isinstance(s, RegularizerFlossing) and s.params() == {**RECOMMENDED, "pre_updates": 0}
+    assert [s.loss_weight(i) for i in (0, 1, 19, 20, 40)] == [10.0, 0.0, 0.0, 10.0, 10.0]
+    assert recommended_schedule(weight=3.0).weight == 3.0
+    with pytest.raises(ValueError, match="unknown parameter"):
+        recommended_schedule(band=1.0)

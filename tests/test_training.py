@@ -45,6 +45,33 @@ def test_checkpoint_resume_equals_uninterrupted(tmp_path):
     assert h1["lambda_1"] == h3["lambda_1"]
 
 
+def test_resume_restores_the_adaptive_schedule_state(tmp_path):
+    """An episode triggered by the observation at step 4 is still due after an interruption at step 4."""
+    from helpers.schedules import AdaptiveFlossing
+
+    config = FlossingConfig(k=1, seq_len=20, transient=5, batch_size=2, lr=1e-2)
+    kwargs = dict(lr=5e-3, batch_size=8, eval_every=4, lyap_every=4, lyap_len=20, lyap_transient=5,
+                  eval_batches=1, eval_batch_size=8, checkpoint_every=3, progress=False)
+
+    def schedule():  # a band of 1e-9 triggers at every observation; at most two episodes
+        return AdaptiveFlossing(band=1e-9, episode_updates=2, max_episodes=2, config=config)
+
+    task, m1 = _setup()
+    s1 = schedule()
+    h1 = train(m1, task, 10, schedule=s1, **kwargs)
+    assert [step for step, _ in s1.triggers] == [4, 8] and h1["flossing_updates"] == 4
+    task, m2 = _setup()
+    ckpt = tmp_path / "run.pt"
+    train(m2, task, 10, schedule=schedule(), checkpoint=ckpt, stop_after=4, **kwargs)
+    assert torch.load(ckpt, weights_only=False)["schedule"]["episodes"] == {4: 2}
+    task, m3 = _setup()
+    s3 = schedule()
+    h3 = train(m3, task, 10, schedule=s3, checkpoint=ckpt, **kwargs)
+    assert s3.triggers == s1.triggers and h3["flossing_updates"] == h1["flossing_updates"]
+    for p1, p3 in zip(m1.parameters(), m3.parameters()):
+        assert torch.equal(p1, p3)
+
+
 class CountingSchedule(FlossingSchedule):
     def __init__(self, config):
         super().__init__(config)

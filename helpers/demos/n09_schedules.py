@@ -20,8 +20,9 @@ from ..schedules import AdaptiveFlossing, AnnealedFlossing, RegularizerFlossing,
 from ..widgets import Choice, FloatSlider, IntSlider, demo
 
 STUDY_FILE = FIGURES_DIR / "schedule_study.json"
-ORDER = ("none", "pre", "reference", "regularizer", "adaptive", "annealed", "regularizer_every20")
-COLORS = dict(zip(ORDER, ("0.4", "tab:purple", "tab:blue", "tab:orange", "tab:green", "tab:red", "tab:brown")))
+ORDER = ("none", "pre", "reference", "regularizer", "adaptive", "annealed", "regularizer_every20", "regularizer_pre")
+COLORS = dict(zip(ORDER, ("0.4", "tab:purple", "tab:blue", "tab:orange", "tab:green", "tab:red", "tab:brown",
+                          "tab:pink")))
 POOLED = ("main", "confirm", "extra")  # phases whose runs were never used to pick parameters
 
 
@@ -195,7 +196,11 @@ def study_rows(results: dict, phases=("main",)) -> list[dict]:
     and the steps needed to reach the reference schedule's mean final validation accuracy."""
     g = _groups(results["runs"], phases)
     rows = []
-    for (delay, name), rs in sorted(g.items(), key=lambda kv: (-kv[0][0], ORDER.index(kv[0][1]) if kv[0][1] in ORDER else 9)):
+    def order(kv):  # the hard delay first; FSDD runs have no delay (None)
+        (delay, name), _ = kv
+        return -(delay or 0), ORDER.index(name) if name in ORDER else 9
+
+    for (delay, name), rs in sorted(g.items(), key=order):
         acc = [r["final_accuracy"] for r in rs]
         ref = g.get((delay, "reference"))
         ref_level = statistics.mean(r["final_val_accuracy"] for r in ref) if ref else math.nan
@@ -424,6 +429,85 @@ def verdict_text(v: dict) -> str:
                      "schedule's final accuracy within half the steps), so that bar is not demanding here")
     lines.append(f"recommended: {v['recommended']} ({v['reason']})")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------ spoken digits
+def fsdd_rows(results: dict) -> list[dict]:
+    """The FSDD comparison (phase ``fsdd`` of the study): :func:`study_rows` per schedule, plus the median
+    epoch at which the validation accuracy first reached the reference schedule's mean final value."""
+    rows = study_rows(results, ("fsdd",))
+    runs = [r for r in results["runs"] if r["phase"] == "fsdd"]
+    spe = runs[0]["steps_per_epoch"] if runs else 1
+    for r in rows:
+        r["reach_ref_epoch"] = r["reach_ref_median"] / spe
+        r["epoch90"] = r["steps90"] / spe
+        r["epochs"] = runs[0]["epochs"] if runs else 0
+    return rows
+
+
+def fsdd_verdict(results: dict, max_overhead: float = 0.25) -> dict:
+    """The issue's goal on FSDD: reach the reference schedule's mean final validation accuracy within half the
+    training steps (median over seeds, every seed reaching it), with at most ``max_overhead`` extra compute."""
+    rows = {r["schedule"]: r for r in fsdd_rows(results)}
+    if not rows:
+        return {}
+    n_steps = max(r["n_steps"] for r in results["runs"] if r["phase"] == "fsdd")
+    out = {}
+    for name, r in rows.items():
+        ov = overhead_over_plain(r["floss_frac"])
+        half = r["reach_ref_frac"] == 1.0 and r["reach_ref_median"] <= n_steps / 2
+        out[name] = {**r, "overhead": ov, "half_the_steps": half,
+                     "meets_goal": name not in ("none", "reference") and half and ov <= max_overhead}
+    return out
+
+
+def fsdd_text(results: dict) -> str:
+    """A text table of :func:`fsdd_verdict`."""
+    v = fsdd_verdict(results)
+    if not v:
+        return "no FSDD runs in the study file (run: python scripts/schedule_study.py --task fsdd --resume)"
+    first = next(iter(v.values()))
+    lines = [f"FSDD, official split, recurrent 128 LIF, {first['epochs']} epochs, test accuracy of the epoch selected "
+             f"on validation",
+             f"{'schedule':<20} {'n':>2} {'test acc':>14} {'success':>7} {'epoch 90%':>9} {'to ref (epoch)':>14} "
+             f"{'floss t':>7} {'overhead':>8} {'spikes':>6} {'log|g| sd':>9} {'goal':>5}"]
+    for name, s in v.items():
+        lines.append(f"{name:<20} {s['n']:>2} {s['acc_mean']:>7.3f} ± {s['acc_std']:.3f} {s['success']:>7.2f} "
+                     f"{s['epoch90']:>9.1f} "
+                     f"{s['reach_ref_epoch']:>14.1f} {s['floss_frac']:>7.2f} {s['overhead']:>+8.0%} "
+                     f"{s['loss_spikes']:>6.1f} {s['log_gn_std']:>9.2f} {str(s['meets_goal']):>5}")
+    lines.append("success: test accuracy >= 0.95; 'to ref': median epoch at which the validation accuracy first reached "
+                 "the reference schedule's mean final value (inf: never); overhead f / (1 - f)")
+    return "\n".join(lines)
+
+
+def plot_fsdd(results: dict):
+    """FSDD: test accuracy per schedule (seeds as dots), validation curves per epoch (mean and seeds), and the
+    fraction of wall time spent flossing."""
+    runs = [r for r in results["runs"] if r["phase"] == "fsdd"]
+    names = [n for n in ORDER if any(r["schedule"] == n for r in runs)]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.3), layout="constrained")
+    for i, n in enumerate(names):
+        rs = [r for r in runs if r["schedule"] == n]
+        acc = [r["final_accuracy"] for r in rs]
+        axes[0].bar(i, np.mean(acc), 0.7, color=COLORS[n], alpha=0.8)
+        axes[0].plot([i] * len(acc), acc, "k.", ms=4)
+        spe = rs[0]["steps_per_epoch"]
+        epochs = np.array(rs[0]["val_accuracy_curve"]["step"]) / spe
+        curves = np.array([r["val_accuracy_curve"]["accuracy"] for r in rs])
+        axes[1].plot(epochs, curves.T, "-", color=COLORS[n], lw=0.5, alpha=0.4)
+        axes[1].plot(epochs, curves.mean(0), "-", color=COLORS[n], lw=2, label=n)
+        axes[2].bar(i, np.mean([r["flossing_time_fraction"] for r in rs]), 0.7, color=COLORS[n])
+    axes[0].set_xticks(range(len(names)), [n.replace("_", "\n") for n in names], fontsize=7)
+    lo = min(r["final_accuracy"] for r in runs) if runs else 0.5
+    axes[0].set(ylim=(max(0.0, lo - 0.03), 1.0), ylabel="test accuracy (selected epoch)",
+                title=f"FSDD, {len(runs)} runs")
+    axes[1].set(xlabel="epoch", ylabel="validation accuracy", ylim=(0.5, 1.0), title="learning curves")
+    axes[1].legend(fontsize=7)
+    axes[2].axhline(0.2, color="k", ls=":", lw=1)
+    axes[2].set_xticks(range(len(names)), [n.replace("_", "\n") for n in names], fontsize=7)
+    axes[2].set(ylabel="fraction of wall time flossing", title="compute overhead (0.2 = +25%)")
+    return fig
 
 
 def measured_costs(n_steps: int = 300, seed: int = 0) -> dict:
