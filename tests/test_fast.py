@@ -157,3 +157,29 @@ def test_inplace_surrogate_matches_the_reference_formula(kind):
     v = torch.linspace(-2.0, 2.0, 401, dtype=torch.float64)
     expected = surrogate_derivative(v, kind, 7.0)
     torch.testing.assert_close(_surrogate_derivative_inplace(v.clone(), kind, 7.0), expected, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
+def test_fast_and_batched_paths_on_cuda_match_cpu():
+    """Where CUDA exists: the fused path and the batched seeds give the CPU's spikes, and gradients to rounding."""
+    from helpers.batched import BatchedSNN
+
+    gpu = torch.device("cuda")
+    model = RecurrentSNN(N_IN, 32, N_OUT, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    x = (torch.rand(4, 30, N_IN, generator=torch.Generator().manual_seed(1), dtype=torch.float64) < 0.2).double()
+    out_cpu = fast_forward(model, x)
+    out_cpu.output.sum().backward()
+    grads_cpu = [None if p.grad is None else p.grad.clone() for p in model.parameters()]
+    model_gpu = RecurrentSNN(N_IN, 32, N_OUT, dtype=torch.float64, generator=torch.Generator().manual_seed(0)).to(gpu)
+    out_gpu = fast_forward(model_gpu, x.to(gpu))
+    out_gpu.output.sum().backward()
+    assert torch.equal(out_gpu.spikes[0].cpu(), out_cpu.spikes[0])
+    for g_cpu, p in zip(grads_cpu, model_gpu.parameters()):
+        if g_cpu is None:
+            assert p.grad is None
+        else:
+            torch.testing.assert_close(p.grad.cpu(), g_cpu, rtol=1e-9, atol=1e-12)
+    batched = BatchedSNN.from_models([model_gpu, model_gpu]).to(gpu)
+    out_b = batched(x.to(gpu))
+    assert out_b.output.device.type == "cuda"
+    torch.testing.assert_close(out_b.output[1].cpu(), out_cpu.output.detach(), rtol=1e-9, atol=1e-12)
