@@ -254,7 +254,9 @@ def _spectrum(model, x: torch.Tensor, config: FlossingConfig, generator: torch.G
     if x.shape[1] <= config.transient:
         raise ValueError(f"x has {x.shape[1]} time steps; it needs more than transient={config.transient}")
     ref = next(iter(model.parameters()))
-    if generator is not None and generator.device.type != "cpu":  # the basis is drawn on the CPU
+    if generator is None:  # a fixed seed: results never depend on torch's global random state
+        generator = torch.Generator().manual_seed(0)
+    elif generator.device.type != "cpu":  # the basis is drawn on the CPU
         seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
         generator = torch.Generator().manual_seed(seed)
     q0 = random_basis(model.state_dim, config.k, generator=generator, dtype=ref.dtype)

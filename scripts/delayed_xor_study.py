@@ -2,13 +2,22 @@
 """Multi-seed study: accuracy on a delayed task (XOR or copy) against delay, with and without flossing.
 
 Trains one calibrated recurrent LIF network (``helpers.training.DELAY_STUDY_DEFAULTS``) per
-(delay, flossing, seed), tests it on fresh data, and writes after every run, atomically,
+(delay, flossing, seed), with flossing by the schedule ``--schedule`` names (``recommended``, the course's
+default: the flossing loss with weight 10 on every 20th step; ``reference``: the episodic schedule of the
+first studies), tests it on fresh data, and writes after every run (or group of runs), atomically,
 
     {"config": {... everything needed to rerun it, "git_commit", "versions"}, "runs": [{...}, ...]}
 
-to ``--out`` and a PNG next to it (accuracy against delay, mean and min-max over seeds). An interrupted
-study resumes with ``--resume``: finished runs are skipped, and an unfinished run continues from its
-checkpoint in ``--checkpoint-dir``.
+to ``--out`` and a PNG next to it (accuracy against delay, mean and min-max over seeds).
+
+``--batched`` (the default) trains all seeds of one (delay, flossing) group as one batched model
+(``helpers.batched.run_delayed_task_batched``: the same networks, data and updates as separate runs, to
+rounding); ``--jobs`` then runs groups in parallel, and a record's ``wall_time_s`` is its group's wall
+time divided by the number of seeds. ``--no-batched`` runs every (delay, flossing, seed) in its own process.
+
+An interrupted study resumes with ``--resume``: finished runs are skipped; with ``--no-batched`` an
+unfinished run continues from its checkpoint in ``--checkpoint-dir``, with ``--batched`` an unfinished
+group trains its missing seeds again from the start (no checkpoints).
 
 Example (the run behind figures/delayed_xor_study.json; see its "config" for the exact command):
 
@@ -34,12 +43,10 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from helpers.training import DELAY_STUDY_DEFAULTS, delayed_task_schedule, run_delayed_task  # noqa: E402
+from helpers.batched import run_delayed_task_batched  # noqa: E402
 from helpers.provenance import atomic_write_json, git_commit  # noqa: E402
-
-
-
-
+from helpers.training import (DELAY_SCHEDULES, DELAY_STUDY_DEFAULTS, delayed_task_schedule,  # noqa: E402
+                              run_delayed_task)
 
 
 def parse_args(argv=None):
@@ -49,11 +56,17 @@ def parse_args(argv=None):
     p.add_argument("--seeds", type=int, default=9, help="number of seeds (0..seeds-1)")
     p.add_argument("--steps", type=int, default=DELAY_STUDY_DEFAULTS["n_steps"], help="training steps per run")
     p.add_argument("--flossing", choices=("both", "on", "off"), default="both")
+    p.add_argument("--schedule", choices=DELAY_SCHEDULES, default="recommended",
+                   help="flossing schedule (helpers.training.delayed_task_schedule)")
+    p.add_argument("--batched", action=argparse.BooleanOptionalAction, default=True,
+                   help="train the seeds of each (delay, flossing) as one batched model (default); "
+                        "--no-batched: one process per run, with checkpoints")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", type=Path, default=REPO / "figures" / "delayed_xor_study.json")
     p.add_argument("--checkpoint-dir", type=Path, default=Path("/tmp/delayed_xor_ckpt"))
     p.add_argument("--resume", action="store_true", help="keep finished runs of --out and resume from checkpoints")
-    p.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="runs (--no-batched) or (delay, flossing) groups (--batched) in parallel (processes)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per process")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a calibrated setting (helpers.training.DELAY_STUDY_DEFAULTS), e.g. --set steepness=3")
@@ -76,12 +89,22 @@ def parse_args(argv=None):
 
 
 def _one(job):
-    kind, delay, flossing, seed, steps, device, ckpt, threads, overrides = job
+    """One run (--no-batched); returns [record]."""
+    kind, delay, flossing, seed, steps, device, ckpt, threads, overrides, schedule = job
     torch.set_num_threads(threads)
-    rec = run_delayed_task(kind, delay, flossing, seed, device=device, checkpoint=ckpt, n_steps=steps, **overrides)
+    rec = run_delayed_task(kind, delay, flossing, seed, device=device, checkpoint=ckpt, schedule=schedule,
+                           n_steps=steps, **overrides)
     if ckpt is not None and Path(ckpt).exists():
         Path(ckpt).unlink()
-    return rec
+    return [rec]
+
+
+def _group(job):
+    """All missing seeds of one (delay, flossing) as one batched model (--batched); returns their records."""
+    kind, delay, flossing, seeds, steps, device, threads, overrides, schedule = job
+    torch.set_num_threads(threads)
+    return run_delayed_task_batched(kind, delay, flossing, seeds, device=device, schedule=schedule, n_steps=steps,
+                                    **overrides)
 
 
 def summarise(runs):
@@ -116,8 +139,9 @@ def main(argv=None):
         "command": "python scripts/delayed_xor_study.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "task": args.task, "delays": args.delays, "seeds": list(range(args.seeds)), "flossing": flossing,
         "settings": {**DELAY_STUDY_DEFAULTS, "n_steps": args.steps, **args.overrides}, "device": args.device,
-        "overrides": args.overrides,
-        "flossing_schedule": repr(delayed_task_schedule({**DELAY_STUDY_DEFAULTS, **args.overrides})),
+        "overrides": args.overrides, "schedule": args.schedule,
+        "flossing_schedule": repr(delayed_task_schedule({**DELAY_STUDY_DEFAULTS, **args.overrides}, args.schedule)),
+        "batched": args.batched,
         "test_data": "4 x 128 fresh sequences per run, generator seed 10**6 + seed (training: seed; validation: 10**4)",
         "git_commit": git_commit(), "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "versions": {"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()},
@@ -133,6 +157,10 @@ def main(argv=None):
         if runs and mismatch:
             sys.exit(f"--resume: the stored runs in {args.out} used different settings {sorted(mismatch)}; "
                      "use another --out or rerun without --resume")
+        if any(r["flossing"] for r in runs) and old.get("flossing_schedule") != config["flossing_schedule"]:
+            sys.exit(f"--resume: the stored flossing runs in {args.out} used the schedule "
+                     f"{old.get('flossing_schedule')}, not {config['flossing_schedule']} (--schedule {args.schedule}); "
+                     "use another --out or --schedule")
         config["previous_invocations"] = old.pop("previous_invocations", []) + [
             {k: old.get(k) for k in ("command", "git_commit", "date", "machine")}]
     done = {(r["task"], r["delay"], r["flossing"], r["seed"]) for r in runs}
@@ -140,31 +168,45 @@ def main(argv=None):
     t0 = time.perf_counter()
     prior = json.loads(args.out.read_text()).get("study_wall_time_s", 0.0) if args.resume and args.out.exists() else 0.0
     jobs = []
-    for seed in range(args.seeds):  # seeds outermost: a partial study has every delay for the first seeds
+    if args.batched:  # one job per (delay, flossing) group, with the seeds it still lacks
         for delay in args.delays:
             for f in flossing:
-                if (args.task, delay, f, seed) in done:
-                    continue
-                ckpt = args.checkpoint_dir / f"{args.task}_d{delay}_f{int(f)}_s{seed}.pt"
-                if not args.resume and ckpt.exists():
-                    ckpt.unlink()
-                jobs.append((args.task, delay, f, seed, args.steps, args.device, str(ckpt), args.threads, args.overrides))
-    print(f"{len(done)} runs done, {len(jobs)} to go -> {args.out}", flush=True)
+                seeds = [seed for seed in range(args.seeds) if (args.task, delay, f, seed) not in done]
+                if seeds:
+                    jobs.append((args.task, delay, f, seeds, args.steps, args.device, args.threads, args.overrides,
+                                 args.schedule))
+        n_todo = sum(len(job[3]) for job in jobs)
+    else:
+        for seed in range(args.seeds):  # seeds outermost: a partial study has every delay for the first seeds
+            for delay in args.delays:
+                for f in flossing:
+                    if (args.task, delay, f, seed) in done:
+                        continue
+                    name = f"{args.task}_d{delay}_f{int(f)}" + (f"_{args.schedule}" if f else "") + f"_s{seed}.pt"
+                    ckpt = args.checkpoint_dir / name
+                    if not args.resume and ckpt.exists():
+                        ckpt.unlink()
+                    jobs.append((args.task, delay, f, seed, args.steps, args.device, str(ckpt), args.threads,
+                                 args.overrides, args.schedule))
+        n_todo = len(jobs)
+    print(f"{len(done)} runs done, {n_todo} to go ({len(jobs)} jobs) -> {args.out}", flush=True)
 
-    def finish(rec):
-        runs.append(rec)
+    def finish(records):
+        for rec in records:
+            runs.append(rec)
+            print(f"[{len(runs)}] {rec['task']} d={rec['delay']} floss={rec['flossing']} seed={rec['seed']}: "
+                  f"test acc {rec['test_accuracy']:.3f}, lambda_1 {rec['lambda_1']:.3f}, {rec['wall_time_s']:.0f} s "
+                  f"(flossing {rec['flossing_time_s']:.0f} s)", flush=True)
         results["study_wall_time_s"] = prior + time.perf_counter() - t0
         atomic_write_json(results, args.out)
-        print(f"[{len(runs)}] {rec['task']} d={rec['delay']} floss={rec['flossing']} seed={rec['seed']}: "
-              f"test acc {rec['test_accuracy']:.3f}, lambda_1 {rec['lambda_1']:.3f}, {rec['wall_time_s']:.0f} s "
-              f"(flossing {rec['flossing_time_s']:.0f} s)", flush=True)
 
+    work = _group if args.batched else _one
     if args.jobs == 1:
         for job in jobs:
-            finish(_one(job))
+            finish(work(job))
     else:
         with ProcessPoolExecutor(args.jobs) as pool:
-            for fut in as_completed([pool.submit(_one, job) for job in jobs]):
+            for fut in as_completed([pool.submit(work, job) for job in jobs]):
                 finish(fut.result())
     results["study_wall_time_s"] = prior + time.perf_counter() - t0
     atomic_write_json(results, args.out)

@@ -214,3 +214,18 @@ def test_schedules_return_the_right_update_counts():
         per.updates_before(-1)
     with pytest.raises(TypeError, match="config must be a FlossingConfig"):
         PreFlossing(3, config={"k": 2})
+
+
+def test_flossing_exponents_do_not_depend_on_the_global_random_state():
+    """Without a generator the initial basis comes from a fixed seed, not from torch's global generator."""
+    from helpers.flossing import flossing_exponents
+
+    model = RecurrentSNN(6, 12, 2, params=LIFParams(reset="subtract"), init="fluctuation",
+                         generator=torch.Generator().manual_seed(0))
+    x = (torch.rand(2, 40, 6, generator=torch.Generator().manual_seed(1)) < 0.2).float()
+    config = FlossingConfig(k=2, seq_len=40, transient=5, batch_size=2)
+    torch.manual_seed(0)
+    a = flossing_exponents(model, x, config)
+    torch.manual_seed(1)
+    b = flossing_exponents(model, x, config)
+    assert torch.equal(a, b)
