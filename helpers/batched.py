@@ -325,6 +325,14 @@ class SeedBatchedSystem:
     def __init__(self, model: BatchedSNN):
         self.model = model
         self.state_dim = model.state_dim
+        self.params = model.params
+
+    def parameters(self):
+        """The stacked parameters (so that :mod:`helpers.flossing` finds the dtype and device)."""
+        return self.model.parameters()
+
+    def dynamics_parameters(self) -> list[nn.Parameter]:
+        return self.model.dynamics_parameters()
 
     def initial_state(self, batch_size: int) -> torch.Tensor:
         check_int("batch_size", batch_size, 1)
@@ -501,6 +509,27 @@ def floss_batched(model: BatchedSNN, input_sampler: Callable, n_updates: int, co
             p.requires_grad_(flag)
 
 
+def _flossing_losses(model: BatchedSNN, task, cfg: FlossingConfig, generators, device) -> torch.Tensor:
+    """Each network's flossing loss (eq. 6.1), (S,), on inputs from its own flossing generator.
+
+    What ``flossing_loss(flossing_exponents(network_s, x_s, cfg))`` gives for every s. With the frozen path
+    and no operating-point penalty (the default configuration), all S spectra are one pass of
+    :class:`SeedBatchedSystem` (every network starts from the same fixed-seed basis that
+    :func:`helpers.flossing.flossing_exponents` draws without a generator); otherwise network by network on
+    its seed view.
+    """
+    xs = [task.input_sampler(cfg.batch_size, cfg.seq_len, gen).to(device) for gen in generators]
+    if cfg.path == "frozen" and cfg.rate_weight == 0:
+        exps = flossing_exponents(SeedBatchedSystem(model), torch.cat(xs), cfg)
+        exps = exps.reshape(model.n_models, cfg.batch_size, -1)
+        return torch.stack([flossing_loss(e, k=cfg.k, target=cfg.target) for e in exps])
+    losses = []
+    for s, x in enumerate(xs):
+        with model.seed_view(s) as net:
+            losses.append(flossing_loss(flossing_exponents(net, x, cfg), k=cfg.k, target=cfg.target))
+    return torch.stack(losses)
+
+
 # ---------------------------------------------------------------------------------------------- the loop
 def train_batched(
     model: BatchedSNN,
@@ -634,15 +663,9 @@ def train_batched(
         losses = torch.stack([task.loss(out[s], y[s], mask[s]) for s in range(n)])
         total = losses.sum()
         weight = float(schedule.loss_weight(step)) if schedule is not None else 0.0
-        if weight > 0:  # eq. (7.7) per network, its flossing loss on its seed view
+        if weight > 0:  # eq. (7.7) per network
             t0 = time.perf_counter()
-            cfg = schedule.config
-            floss_terms = []
-            for s, gen in enumerate(floss_gens):
-                xf = task.input_sampler(cfg.batch_size, cfg.seq_len, gen).to(device)
-                with model.seed_view(s) as net:
-                    floss_terms.append(flossing_loss(flossing_exponents(net, xf, cfg), k=cfg.k, target=cfg.target))
-            total = total + weight * torch.stack(floss_terms).sum()
+            total = total + weight * _flossing_losses(model, task, schedule.config, floss_gens, device).sum()
             add_flossing_time(time.perf_counter() - t0)
         optimizer.zero_grad(set_to_none=True)
         total.backward()

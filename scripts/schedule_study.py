@@ -90,16 +90,11 @@ def loss_spikes(losses, factor=2.0, window=20):
     return n
 
 
-def run_one(job: dict) -> dict:
-    import torch
-
-    torch.set_num_threads(1)
+def _schedule(job: dict, model, task, s: dict):
+    """The job's schedule object (None for 'none'); an adaptive one gets its own Lyapunov probe."""
     from helpers.flossing import FlossingConfig
     from helpers.schedules import lyapunov_probe, make_schedule
-    from helpers.training import delayed_task_setup, evaluate, train
 
-    s0 = time.perf_counter()
-    task, model, s = delayed_task_setup(job["task"], job["delay"], job["seed"], **job["overrides"])
     config = FlossingConfig(seq_len=s["floss_seq_len"], transient=s["floss_transient"])
     params = dict(job["schedule_params"])
     if "episode_steps" in params:
@@ -107,16 +102,69 @@ def run_one(job: dict) -> dict:
     if job["kind"] == "adaptive":
         params["probe"] = lyapunov_probe(model, task.input_sampler, seq_len=s["floss_seq_len"],
                                          transient=s["floss_transient"], seed=20_000 + job["seed"])
-    schedule = make_schedule(job["kind"], config, **params) if job["kind"] != "none" else None
-    n_steps = s["n_steps"]
-    hist = train(model, task, n_steps, lr=s["lr"], schedule=schedule, clip=s["clip"], batch_size=s["batch_size"],
+    return make_schedule(job["kind"], config, **params) if job["kind"] != "none" else None
+
+
+def run_one(job: dict) -> dict:
+    """One network trained by :func:`helpers.training.train` (the path of adaptive schedules)."""
+    import torch
+
+    torch.set_num_threads(1)
+    from helpers.training import delayed_task_setup, evaluate, train
+
+    s0 = time.perf_counter()
+    task, model, s = delayed_task_setup(job["task"], job["delay"], job["seed"], **job["overrides"])
+    schedule = _schedule(job, model, task, s)
+    hist = train(model, task, s["n_steps"], lr=s["lr"], schedule=schedule, clip=s["clip"], batch_size=s["batch_size"],
                  seed=job["seed"], eval_every=job["eval_every"], eval_batches=s["eval_batches"],
                  eval_batch_size=s["eval_batch_size"], eval_seed=10_000, lyap_every=job["lyap_every"], lyap_k=1,
                  lyap_len=s["floss_seq_len"], lyap_transient=s["floss_transient"], progress=False)
     test = evaluate(model, task, s["test_batches"], s["test_batch_size"], seed=10**6 + job["seed"])
     probe_time = getattr(schedule, "probe_time_s", 0.0) if schedule is not None else 0.0
-    floss_time = hist["flossing_time_s"] + probe_time
-    wall = hist["wall_time_s"]
+    return record(job, task, s, schedule, hist, test, floss_time=hist["flossing_time_s"] + probe_time,
+                  wall=hist["wall_time_s"], probe_time=probe_time, run_time=time.perf_counter() - s0)
+
+
+def run_group(jobs: list[dict]) -> list[dict]:
+    """The seeds of one (task, delay, schedule, phase) trained together (:func:`helpers.batched.train_batched`).
+
+    The networks, data and updates are those of :func:`run_one` for each seed (to rounding). Times are shared:
+    each record's ``wall_time_s`` is the group's training wall time divided by the number of seeds, and its
+    ``flossing_time_fraction`` the group's flossing time over the group's wall time.
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    from helpers.batched import BatchedSNN, evaluate_batched, train_batched
+    from helpers.training import delayed_task_setup
+
+    s0 = time.perf_counter()
+    job, seeds = jobs[0], [j["seed"] for j in jobs]
+    setups = [delayed_task_setup(job["task"], job["delay"], seed, **job["overrides"]) for seed in seeds]
+    task, _, s = setups[0]
+    model = BatchedSNN.from_models([m for _, m, _ in setups])
+    schedule = _schedule(job, None, task, s)
+    hists = train_batched(model, task, seeds, s["n_steps"], lr=s["lr"], schedule=schedule, clip=s["clip"],
+                          batch_size=s["batch_size"], eval_every=job["eval_every"], eval_batches=s["eval_batches"],
+                          eval_batch_size=s["eval_batch_size"], eval_seed=10_000, lyap_every=job["lyap_every"],
+                          lyap_k=1, lyap_len=s["floss_seq_len"], lyap_transient=s["floss_transient"])
+    tests = evaluate_batched(model, task, s["test_batches"], s["test_batch_size"], seed=[10**6 + seed for seed in seeds])
+    run_time = (time.perf_counter() - s0) / len(jobs)
+    out = []
+    for j, hist, test in zip(jobs, hists, tests):
+        rec = record(j, task, s, schedule, hist, test, floss_time=hist["flossing_time_s"], wall=hist["wall_time_s"],
+                     probe_time=0.0, run_time=run_time)
+        rec["wall_time_s"] = hist["wall_time_s"] / len(jobs)
+        rec["flossing_time_s"] = hist["flossing_time_s"] / len(jobs)
+        rec.update(batched=True, batch_seeds=seeds, batch_wall_time_s=hist["wall_time_s"])
+        out.append(rec)
+    return out
+
+
+def record(job: dict, task, s: dict, schedule, hist: dict, test: dict, *, floss_time: float, wall: float,
+           probe_time: float, run_time: float) -> dict:
+    """One results-file entry from a run's training history and test result."""
+    n_steps = s["n_steps"]
     cost = schedule.cost(n_steps) if hasattr(schedule, "cost") else \
         {"flossing_updates": hist["flossing_updates"], "flossing_passes": 0}
     gn = hist["grad_norm"]
@@ -138,7 +186,7 @@ def run_one(job: dict) -> dict:
         "triggers": [list(t) for t in getattr(schedule, "triggers", [])],
         "flossing_time_s": floss_time, "probe_time_s": probe_time,
         "flossing_time_fraction": floss_time / wall if wall > 0 else 0.0,
-        "wall_time_s": wall, "run_time_s": time.perf_counter() - s0,
+        "wall_time_s": wall, "run_time_s": run_time,
         "lambda_1_init": hist["lambda_1"][0] if hist["lambda_1"] else float("nan"),
         "lambda_1_final": hist["lambda_1"][-1] if hist["lambda_1"] else float("nan"),
         "lambda_1_curve": {"step": hist["lyap_step"], "lambda_1": hist["lambda_1"]},
@@ -203,7 +251,7 @@ def run_one_fsdd(job: dict) -> dict:
         "probes": 0, "triggers": [],
         "flossing_time_s": rec["flossing_time_s"], "probe_time_s": 0.0,
         "flossing_time_fraction": rec["flossing_time_s"] / wall if wall > 0 else 0.0,
-        "wall_time_s": wall, "run_time_s": time.perf_counter() - s0,
+        "wall_time_s": wall, "run_time_s": run_time,
         "lambda_1_init": float("nan"), "lambda_1_final": float("nan"), "lambda_1_curve": {"step": [], "lambda_1": []},
         "val_accuracy_curve": {"step": curves["step"], "accuracy": acc},
         "train_loss_curve": curves["train_loss"][::5],
@@ -270,6 +318,14 @@ def best_setting(runs: list[dict], name: str, delay: int) -> dict:
 
 
 # ------------------------------------------------------------------------------------------ main
+def _as_list(job: dict) -> list[dict]:
+    return [run_one(job)]
+
+
+def _call(unit):
+    function, argument = unit
+    return function(argument)
+
 
 
 def main(argv=None):
@@ -296,7 +352,10 @@ def main(argv=None):
     p.add_argument("--confirm", type=int, default=0,
                    help="after tuning: this many fresh seeds (after --seeds) at the tuning delay for none, the "
                         "reference and the best tuned setting (picked on validation accuracy)")
-    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--jobs", type=int, default=1, help="processes in parallel (each runs one batched group or run)")
+    p.add_argument("--batched", action=argparse.BooleanOptionalAction, default=True,
+                   help="train the seeds of each (delay, schedule, phase) as one batched model (helpers.batched; "
+                        "adaptive schedules always one at a time); --no-batched: one network per process")
     p.add_argument("--out", default=str(ROOT / "figures" / "schedule_study.json"))
     p.add_argument("--png", default=str(ROOT / "figures" / "schedule_study.png"))
     p.add_argument("--resume", action="store_true", help="keep finished runs of --out and skip them")
@@ -344,6 +403,7 @@ def main(argv=None):
         "versions": {"torch": torch.__version__, "numpy": __import__("numpy").__version__,
                      "python": platform.python_version()},
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores (shared), jobs={args.jobs}",
+        "batched": args.batched,
     }, "runs": []}
     previous_wall = 0.0
     if args.resume and out.exists():
@@ -356,6 +416,7 @@ def main(argv=None):
             cfg = previous["config"]
             cfg.setdefault("followups", []).append(
                 {"command": results["config"]["command"], "phase": args.phase, "delays": args.delays,
+                 "batched": args.batched,
                  "seeds": list(range(args.first_seed, args.seeds)), "date": results["config"]["date"],
                  "schedules": {k: {"kind": MAIN_SCHEDULES[k][0], "params": MAIN_SCHEDULES[k][1]}
                                for k in args.schedules}})
@@ -369,17 +430,29 @@ def main(argv=None):
                 "lyap_every": args.lyap_every, "success": args.success}
 
     def execute(jobs):
+        """Run the jobs not done yet: with --batched, the seeds of one (delay, schedule, parameters, phase) as one
+        batched model (adaptive schedules, which observe one run, train one network at a time)."""
         todo = [j for j in jobs if run_key({**j, "schedule": j["name"]}) not in done]
         print(f"{len(jobs) - len(todo)} runs done already, {len(todo)} to run", flush=True)
-        if args.jobs > 1 and len(todo) > 1:
+        units = []  # (function, argument) pairs; each returns a list of records
+        groups: dict = {}
+        for j in todo:
+            if args.batched and j["kind"] != "adaptive":
+                groups.setdefault(run_key({**j, "schedule": j["name"], "seed": None}), []).append(j)
+            else:
+                units.append((_as_list, j))
+        units = [(run_group, g) for g in groups.values()] + units
+        if args.jobs > 1 and len(units) > 1:
             import multiprocessing as mp
 
             with mp.get_context("spawn").Pool(args.jobs) as pool:
-                for rec in pool.imap_unordered(run_one, todo):
-                    save(rec)
+                for recs in pool.imap_unordered(_call, units):
+                    for rec in recs:
+                        save(rec)
         else:
-            for j in todo:
-                save(run_one(j))
+            for unit in units:
+                for rec in _call(unit):
+                    save(rec)
 
     def save(rec):
         results["runs"].append(rec)

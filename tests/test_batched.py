@@ -173,7 +173,9 @@ def float64_setup(kind, delay, seed, device=None, **overrides):
 FLOSS_CFG = dict(k=2, seq_len=20, transient=5, batch_size=2, lr=1e-2)
 SCHEDULES = {
     "none": lambda: None,
-    "regularizer": lambda: RegularizerFlossing(weight=2.0, every=2, config=FlossingConfig(**FLOSS_CFG)),
+    "regularizer": lambda: RegularizerFlossing(weight=2.0, every=2, config=FlossingConfig(**FLOSS_CFG)),  # one pass
+    "regularizer-trajectory": lambda: RegularizerFlossing(weight=2.0, every=2, config=FlossingConfig(  # seed views
+        **FLOSS_CFG, path="trajectory")),
     "periodic": lambda: PeriodicFlossing(2, (2,), 1, config=FlossingConfig(**FLOSS_CFG)),
     "periodic-options": lambda: PeriodicFlossing(1, (2,), 1, config=FlossingConfig(
         **FLOSS_CFG, path="trajectory", rate_weight=1.0, hold="rate", keep_norm=True)),

@@ -87,8 +87,8 @@ def longest_delay_above(rows, key: str, level: float = 90.0):
     return best
 
 
-def print_tables(runs, hold: int, tau_steps: float):
-    """The study table (mean +- std over seeds, %) and, next to it, the published binary-network anchor."""
+def print_tables(runs, hold: int, tau_steps: float, anchor: bool = True):
+    """The study table (mean +- std over seeds, %) and (``anchor``) the published binary-network anchor."""
     rows = study_table(runs)
     print("This course (LIF RSNN, spike-coded bits; mean +- std over seeds, test accuracy %;"
           " lambda_1: mean leading exponent per step at the end of training)")
@@ -100,6 +100,8 @@ def print_tables(runs, hold: int, tau_steps: float):
             cells.append("-" if row[key] is None else f"{row[key][0]:6.1f} +- {row[key][1]:4.1f} (n={row[key][2]})")
         print(f"{row['delay']:>9} {row['delay'] * hold:>6} {row['delay'] * hold / tau_steps:>8.1f} "
               f"{cells[0]:>20} {cells[1]:>20} {row['lambda_1_off']:>12.3f} {row['lambda_1_on']:>12.3f}")
+    if not anchor:
+        return rows
     print("\nPublished anchor (Engelken 2023, binary RNNs, N = 80, 9 networks, mean test accuracy %; COURSE.md 5)")
     print(f"{'d (steps)':>9} {'no flossing':>12} {'flossing':>9}")
     for d, (off, on) in PUBLISHED_ANCHOR.items():
