@@ -328,11 +328,14 @@ for f in (False, True):
 # spiking networks show the same shape at this budget is exactly what the study measures, and the course reports
 # it as it comes out.
 #
-# The last lines above say where the exponents ended: the episodes move $\lambda_1$ towards zero, but the task
-# training that follows the last episode can pull it back, and a flossed network can fall silent
+# The last lines above say where the exponents ended. The recommended schedule flosses every 20 steps to the
+# end of training. At the shortest delay plain training pushes $\lambda_1$ further below 0 and the flossed
+# networks stay closer to 0; at the longer delays $\lambda_1$ ends near its initial value either way. The
+# accuracy is the same in both cases. With the reference schedule (below), the episodes moved $\lambda_1$ towards zero, the
+# task training after the last episode pulled it back, and some flossed networks fell silent
 # ($\lambda_1 \to \log\beta$). The measurements documented in `helpers.flossing.FlossingConfig` (notebook 06)
 # report that flossing a LIF network needs a wide surrogate (a small steepness); this study uses steepness 10,
-# and trying the same study with a wider surrogate is Exercise 3.
+# and the same study with a wider surrogate follows.
 #
 # > **Think.** Flossing sets the leading exponents near zero, yet the accuracy at long delays may not follow.
 # > List three reasons (hint: the frozen gradient path cannot move the input weights; $k$ slow directions versus

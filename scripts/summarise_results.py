@@ -28,7 +28,9 @@ def _load(name: str):
 def _provenance(data: dict, name: str) -> str:
     cfg = data.get("config", {})
     commit = str(cfg.get("git_commit", "?"))[:12]
-    return f"_From `figures/{name}` (commit {commit}, {cfg.get('date', '?')}, {len(data['runs'])} runs)._"
+    followups = len(cfg.get("followups", []))
+    more = f"; {followups} follow-up invocations listed in its config" if followups else ""
+    return f"_From `figures/{name}` (commit {commit}, {cfg.get('date', '?')}, {len(data['runs'])} runs{more})._"
 
 
 def _mean_std(values) -> str:
@@ -106,6 +108,8 @@ def schedule_table(name: str = "schedule_study.json") -> str | None:
 
 TABLES = {"xor": xor_table, "xor_reference": lambda: xor_table("delayed_xor_study_reference_schedule.json"),
           "xor_steepness3": lambda: xor_table("delayed_xor_study_steepness3.json"),
+          "xor_steepness3_reference": lambda: xor_table("delayed_xor_study_steepness3_reference_schedule.json"),
+          "xor3000": lambda: xor_table("delayed_xor_study_3000steps.json"),
           "fsdd": fsdd_table, "fsdd24": lambda: fsdd_table("fsdd_study_24epochs.json"),
           "fsdd_reference": lambda: fsdd_table("fsdd_study_reference_schedule.json"),
           "fsdd24_reference": lambda: fsdd_table("fsdd_study_24epochs_reference_schedule.json"),
