@@ -673,7 +673,8 @@ def describe_study(results: dict) -> str:
 __all__ = [
     "DATASETS", "MODELS", "SPLITS", "DIGITS_SETTINGS", "FSDD_SPEAKERS", "settings_for", "fsdd_dir", "fsdd_spikes_root",
     "ensure_fsdd_spikes", "concat_counts", "load_digits", "input_variance", "build_model", "fast", "reference",
-    "DIGIT_SCHEDULES", "flossing_schedule", "schedule_label", "synaptic_operations", "fan_outs", "efficiency_from_activity", "summarise_efficiency",
+    "DIGIT_SCHEDULES", "flossing_schedule", "schedule_label", "synaptic_operations", "fan_outs",
+    "efficiency_from_activity", "summarise_efficiency",
     "measure_efficiency", "gradient_profile", "surrogate_spectrum", "train_with_selection", "run_digits",
     "load_study", "study_table", "format_table", "plot_study", "plot_run", "plot_cochlea", "plot_class_rasters",
     "plot_runs", "efficiency_table", "describe_study",

@@ -37,7 +37,7 @@ import torch
 
 from helpers.config import by_mode, get_device, run_mode, seed_generator
 from helpers.demos.n07_tasks import (describe_run, load_study, longest_delay_above, plot_task, plot_training,
-                                     print_tables, study_demo)
+                                     print_tables, stored_study_table, study_demo)
 from helpers.flossing import FlossingConfig
 from helpers.gradients import bptt_signal
 from helpers.plotting import delay_study_axes
@@ -286,11 +286,11 @@ for r in live_runs:
 # and no seed is selected. The cell names the run that produced the file.
 
 # %%
-from helpers.config import REPO_ROOT  # noqa: E402
-
 if MODE == "full":  # full mode: extend the stored study to 9 seeds (finished runs are skipped)
     import subprocess
     import sys
+
+    from helpers.config import REPO_ROOT
 
     subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "delayed_xor_study.py"), "--seeds", "9", "--jobs", "2",
                     "--resume", "--device", str(device)], check=True)
@@ -331,9 +331,9 @@ for f in (False, True):
 # The last lines above say where the exponents ended. The recommended schedule flosses every 20 steps to the
 # end of training. At the shortest delay plain training pushes $\lambda_1$ further below 0 and the flossed
 # networks stay closer to 0; at the longer delays $\lambda_1$ ends near its initial value either way. The
-# accuracy is the same in both cases. With the reference schedule (below), the episodes moved $\lambda_1$ towards zero, the
-# task training after the last episode pulled it back, and some flossed networks fell silent
-# ($\lambda_1 \to \log\beta$). The measurements documented in `helpers.flossing.FlossingConfig` (notebook 06)
+# accuracy is the same in both cases. With the reference schedule (below), the episodes moved $\lambda_1$
+# towards zero, the task training after the last episode pulled it back, and some flossed networks fell
+# silent ($\lambda_1 \to \log\beta$). The measurements documented in `helpers.flossing.FlossingConfig` (notebook 06)
 # report that flossing a LIF network needs a wide surrogate (a small steepness); this study uses steepness 10,
 # and the same study with a wider surrogate follows.
 #
@@ -348,14 +348,9 @@ for f in (False, True):
 # process, `figures/delayed_xor_study_reference_schedule.json`):
 
 # %%
-results_ref = load_study(REPO_ROOT / "figures" / "delayed_xor_study_reference_schedule.json")
-if results_ref is None:
-    print("not found: python scripts/delayed_xor_study.py --schedule reference --seeds 9 "
-          "--out figures/delayed_xor_study_reference_schedule.json")
-else:
-    print(describe_run(results_ref))
-    rows_ref = print_tables([r for r in results_ref["runs"] if r["task"] == "xor"], hold=S["hold"], tau_steps=tau_steps,
-                            anchor=False)
+rows_ref = stored_study_table("delayed_xor_study_reference_schedule.json",
+                              "python scripts/delayed_xor_study.py --schedule reference --no-batched --seeds 9 "
+                              "--out figures/delayed_xor_study_reference_schedule.json", S["hold"], tau_steps)
 
 # %% [markdown]
 # ### The same study with a wider surrogate (steepness 3)
@@ -368,21 +363,17 @@ else:
 # `figures/delayed_xor_study_steepness3_reference_schedule.json`):
 
 # %%
-results_s3 = load_study(REPO_ROOT / "figures" / "delayed_xor_study_steepness3.json")
-if results_s3 is None:
-    print("not found: python scripts/delayed_xor_study.py --set steepness=3.0 --seeds 9 "
-          "--out figures/delayed_xor_study_steepness3.json")
-else:
-    print(describe_run(results_s3))
-    rows_s3 = print_tables([r for r in results_s3["runs"] if r["task"] == "xor"], hold=S["hold"], tau_steps=tau_steps,
-                           anchor=False)
+rows_s3 = stored_study_table("delayed_xor_study_steepness3.json", "python scripts/delayed_xor_study.py "
+                             "--set steepness=3.0 --seeds 9 --out figures/delayed_xor_study_steepness3.json",
+                             S["hold"], tau_steps)
+if rows_s3 is not None:
     gains = [row["on"][0] - row["off"][0] for row in rows_s3 if row["on"] and row["off"]]
     print(f"\nflossing minus no flossing at steepness 3, per delay (points): " + ", ".join(f"{g:+.1f}" for g in gains))
 
 # %% [markdown]
 # Compare the two studies delay by delay: the wider surrogate helps plain training by itself, and flossing on top
-# of it changes the accuracy by about one standard deviation or less, so 5 seeds cannot tell a small gain from
-# none. Neither setting extends the longest delay learned at 90 %.
+# of it changes the accuracy by less than one standard deviation at every delay. Neither setting extends the
+# longest delay learned at 90 %.
 
 # %% [markdown]
 # ### Ten times the budget (3000 steps)
@@ -392,14 +383,10 @@ else:
 # fits on a laptop (`--steps 3000 --out figures/delayed_xor_study_3000steps.json`):
 
 # %%
-results_long = load_study(REPO_ROOT / "figures" / "delayed_xor_study_3000steps.json")
-if results_long is None:
-    print("not found: python scripts/delayed_xor_study.py --steps 3000 --seeds 9 "
-          "--out figures/delayed_xor_study_3000steps.json")
-else:
-    print(describe_run(results_long))
-    rows_long = print_tables([r for r in results_long["runs"] if r["task"] == "xor"], hold=S["hold"],
-                             tau_steps=tau_steps, anchor=False)
+rows_long = stored_study_table("delayed_xor_study_3000steps.json", "python scripts/delayed_xor_study.py "
+                               "--steps 3000 --seeds 9 --out figures/delayed_xor_study_3000steps.json",
+                               S["hold"], tau_steps)
+if rows_long is not None:
     off, on = longest_delay_above(rows_long, "off"), longest_delay_above(rows_long, "on")
     print(f"\nlongest delay with mean accuracy >= 90 % (all shorter ones too): no flossing {off}, flossing {on}")
 

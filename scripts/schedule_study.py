@@ -337,7 +337,8 @@ def main(argv=None):
     p.add_argument("--delays", type=int, nargs="+", default=[4, 2],
                    help="delays in bits (default: 4 = plain training fails, 2 = it barely succeeds)")
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--schedules", nargs="+", default=DEFAULT_SCHEDULES, choices=sorted({*MAIN_SCHEDULES, *FSDD_SCHEDULES}))
+    p.add_argument("--schedules", nargs="+", default=DEFAULT_SCHEDULES,
+                   choices=sorted({*MAIN_SCHEDULES, *FSDD_SCHEDULES}))
     p.add_argument("--phase", default="main", help="label of these runs (main: the comparison; e.g. extra: a "
                    "follow-up that keeps the main config and only appends its command)")
     p.add_argument("--first-seed", type=int, default=0)
@@ -531,7 +532,8 @@ def main_fsdd(args, out: Path) -> None:
         results["summary"] = summarize(results["runs"])
         atomic_write_json(results, out)
         print(f"[{time.strftime('%H:%M:%S')}] fsdd {rec['schedule']:<20} seed {rec['seed']}: test acc "
-              f"{rec['final_accuracy']:.3f}, floss frac {rec['flossing_time_fraction']:.2f}, wall {rec['wall_time_s']:.0f} s",
+              f"{rec['final_accuracy']:.3f}, floss frac {rec['flossing_time_fraction']:.2f}, "
+              f"wall {rec['wall_time_s']:.0f} s",
               flush=True)
 
     if args.jobs > 1 and len(todo) > 1:

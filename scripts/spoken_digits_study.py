@@ -189,9 +189,9 @@ def main(argv=None) -> dict:
                     print(f"skip (done): {model} flossing={flossing} seed={seed}", flush=True)
                     continue
                 # everything that changes the run is in the tag: a checkpoint never continues another run
-                settings_key = hashlib.sha1(json.dumps([args.epochs, overrides], sort_keys=True).encode()).hexdigest()[:8]
+                key = hashlib.sha1(json.dumps([args.epochs, overrides], sort_keys=True).encode()).hexdigest()[:8]
                 tag = (f"{args.dataset}_{args.split}{'_' + held if held else ''}_{model}_"
-                       f"{args.schedule if flossing else 'plain'}_e{args.epochs or settings['epochs']}_{settings_key}_s{seed}")
+                       f"{args.schedule if flossing else 'plain'}_e{args.epochs or settings['epochs']}_{key}_s{seed}")
                 ckpt = args.checkpoint_dir / tag if args.resume else None
                 if ckpt is not None:
                     ckpt.mkdir(parents=True, exist_ok=True)

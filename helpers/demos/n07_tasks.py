@@ -54,6 +54,18 @@ def load_study(path: Path | str | None = None) -> dict | None:
     return json.loads(path.read_text())
 
 
+def stored_study_table(name: str, command: str, hold: int, tau_steps: float):
+    """Name the run behind ``figures/<name>`` and print its table (no anchor); returns the rows, or None (and the
+    command that makes the file) if it does not exist."""
+    results = load_study(FIGURES_DIR / name)
+    if results is None:
+        print(f"figures/{name} not found: {command}")
+        return None
+    print(describe_run(results))
+    return print_tables([r for r in results["runs"] if r["task"] == "xor"], hold=hold, tau_steps=tau_steps,
+                        anchor=False)
+
+
 def describe_run(results: dict) -> str:
     """One line naming the run that produced stored results."""
     c = results["config"]
