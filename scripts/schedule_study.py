@@ -44,6 +44,9 @@ MAIN_SCHEDULES = {
     "annealed": ("annealed", {"pre_updates": 10, "initial_updates": 10, "every": 50, "half_life": 100.0}),
     # a follow-up (--phase extra): the regulariser with half the flossing passes, to stay within +25%
     "regularizer_every20": ("regularizer", {"weight": 10.0, "every": 20}),
+    # stronger regularisers, for the long-budget study (figures/schedule_study_3000steps.json)
+    "regularizer_w100": ("regularizer", {"weight": 100.0, "every": 20}),
+    "regularizer_w1000": ("regularizer", {"weight": 1000.0, "every": 20}),
 }
 DEFAULT_SCHEDULES = ["none", "pre", "reference", "regularizer", "adaptive", "annealed"]
 

@@ -20,9 +20,10 @@ from ..schedules import AdaptiveFlossing, AnnealedFlossing, RegularizerFlossing,
 from ..widgets import Choice, FloatSlider, IntSlider, demo
 
 STUDY_FILE = FIGURES_DIR / "schedule_study.json"
-ORDER = ("none", "pre", "reference", "regularizer", "adaptive", "annealed", "regularizer_every20", "regularizer_pre")
+ORDER = ("none", "pre", "reference", "regularizer", "adaptive", "annealed", "regularizer_every20", "regularizer_pre",
+         "regularizer_w100", "regularizer_w1000")
 COLORS = dict(zip(ORDER, ("0.4", "tab:purple", "tab:blue", "tab:orange", "tab:green", "tab:red", "tab:brown",
-                          "tab:pink")))
+                          "tab:pink", "tab:olive", "tab:cyan")))
 POOLED = ("main", "confirm", "extra")  # phases whose runs were never used to pick parameters
 
 
