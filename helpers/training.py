@@ -32,11 +32,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from .checks import check_int
 from .config import run_mode
 from .fast import fast_forward
 from .flossing import FlossingConfig, floss, flossing_exponents, flossing_loss, reference_schedule
 from .lyapunov import lyapunov_spectrum
-from .models import RecurrentSNN
+from .models import MultiLayerSNN, RecurrentSNN
 from .neurons import LIFParams
 from .provenance import atomic_torch_save
 from .tasks import DelayedTask
@@ -348,7 +349,7 @@ def train(
 #: The calibrated setting of notebook 07 and ``scripts/delayed_xor_study.py`` (see the notebook for the
 #: measurements behind each choice). Times in seconds, rates as spike probabilities per step.
 DELAY_STUDY_DEFAULTS = dict(
-    n_hidden=64, hold=4, n_per_group=10, rate=0.3, background=0.02, extra_bits=4,
+    n_hidden=64, layers=1, hold=4, n_per_group=10, rate=0.3, background=0.02, extra_bits=4,
     tau_mem=10e-3, tau_syn=5e-3, dt=1e-3, reset="subtract", surrogate="fast_sigmoid", steepness=10.0,
     init="fluctuation", input_rate=0.16, hidden_rate=0.05, tau_out=5e-3,
     lr=3e-3, batch_size=32, n_steps=300, clip=1.0, eval_batches=2, eval_batch_size=64,
@@ -360,8 +361,10 @@ DELAY_STUDY_DEFAULTS = dict(
 
 
 def delayed_task_setup(kind: str, delay: int, seed: int, device=None, **overrides):
-    """Build the task and a freshly initialised :class:`~helpers.models.RecurrentSNN` of the calibrated setting.
+    """Build the task and a freshly initialised network of the calibrated setting.
 
+    The network is a :class:`~helpers.models.RecurrentSNN` of ``n_hidden`` neurons, or with ``layers`` > 1 a
+    :class:`~helpers.models.MultiLayerSNN` of ``layers`` recurrent layers of ``n_hidden`` neurons each.
     ``overrides`` replace entries of :data:`DELAY_STUDY_DEFAULTS`. Returns ``(task, model, settings)``.
     """
     unknown = set(overrides) - set(DELAY_STUDY_DEFAULTS)
@@ -374,10 +377,14 @@ def delayed_task_setup(kind: str, delay: int, seed: int, device=None, **override
     params = LIFParams(tau_mem=s["tau_mem"], tau_syn=s["tau_syn"], dt=s["dt"], reset=s["reset"],
                        surrogate=s["surrogate"], steepness=s["steepness"])
     gen = torch.Generator().manual_seed(int(seed))
-    model = RecurrentSNN(task.n_in, s["n_hidden"], task.n_out, params=params, init=s["init"],
-                         input_rate=s["input_rate"], hidden_rate=s["hidden_rate"], tau_out=s["tau_out"],
-                         generator=gen).to(device)
-    return task, model, s
+    layers = check_int("layers", s["layers"], 1)
+    common = dict(params=params, init=s["init"], input_rate=s["input_rate"], hidden_rate=s["hidden_rate"],
+                  tau_out=s["tau_out"], generator=gen)
+    if layers == 1:
+        model = RecurrentSNN(task.n_in, s["n_hidden"], task.n_out, **common)
+    else:
+        model = MultiLayerSNN(task.n_in, (s["n_hidden"],) * layers, task.n_out, recurrent=True, **common)
+    return task, model.to(device), s
 
 
 #: Schedules of the delayed-task runs: the course's default since notebook 09, and the reference method.

@@ -184,12 +184,14 @@ TRAIN_KW = dict(lr=1e-2, clip=0.5, batch_size=4, eval_every=2, eval_batches=1, e
                 lyap_every=4, lyap_len=20, lyap_transient=5)
 
 
+@pytest.mark.parametrize("layers", [1, 2])
 @pytest.mark.parametrize("name", list(SCHEDULES))
-def test_train_batched_equals_sequential_train(name):
-    """train_batched over 3 seeds = 3 runs of train(..., fast=True): histories and final weights, float64."""
+def test_train_batched_equals_sequential_train(name, layers):
+    """train_batched over 3 seeds = 3 runs of train(..., fast=True): histories and final weights, float64,
+    for one recurrent layer and for two (flossed on their joint spectrum)."""
     seeds = [0, 1, 2]
-    models = [float64_setup("xor", 2, seed, **TINY)[1] for seed in seeds]
-    task = float64_setup("xor", 2, 0, **TINY)[0]
+    models = [float64_setup("xor", 2, seed, layers=layers, **TINY)[1] for seed in seeds]
+    task = float64_setup("xor", 2, 0, layers=layers, **TINY)[0]
     batched = BatchedSNN.from_models(models)
     histories = train_batched(batched, task, seeds, 4, schedule=SCHEDULES[name](), **TRAIN_KW)
     keys = ("train_loss", "grad_norm", "loss", "accuracy", "grad_norm_early", "lambda_1")

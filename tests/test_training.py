@@ -132,3 +132,15 @@ def test_bad_arguments(kwargs, match):
     args = dict(n_steps=1, lr=1e-3) | kwargs
     with pytest.raises(ValueError, match=match):
         train(model, task, args.pop("n_steps"), **args)
+
+
+def test_delayed_task_setup_builds_one_or_several_recurrent_layers():
+    from helpers.models import MultiLayerSNN
+    from helpers.training import delayed_task_setup
+
+    _, one, _ = delayed_task_setup("xor", 2, 0, n_hidden=8)
+    _, two, s = delayed_task_setup("xor", 2, 0, n_hidden=8, layers=2)
+    assert isinstance(one, RecurrentSNN) and one.hidden == (8,)
+    assert type(two) is MultiLayerSNN and two.hidden == (8, 8) and all(two.recurrent) and s["layers"] == 2
+    with pytest.raises(ValueError, match=r"layers must be an integer in \[1, inf\], got 0"):
+        delayed_task_setup("xor", 2, 0, layers=0)
