@@ -391,6 +391,44 @@ if rows_long is not None:
     print(f"\nlongest delay with mean accuracy >= 90 % (all shorter ones too): no flossing {off}, flossing {on}")
 
 # %% [markdown]
+# ### Two recurrent layers
+#
+# The same study with a stack of two recurrent layers of 64 neurons (`--set layers=2`), flossed on their *joint*
+# spectrum (the tangent space holds the states of both layers, notebook 06), at 300 and at 3000 steps:
+
+# %%
+rows_2l = stored_study_table("delayed_xor_study_2layers.json", "python scripts/delayed_xor_study.py --set layers=2 "
+                             "--seeds 9 --out figures/delayed_xor_study_2layers.json", S["hold"], tau_steps)
+print()
+rows_2l_long = stored_study_table("delayed_xor_study_2layers_3000steps.json", "python scripts/delayed_xor_study.py "
+                                  "--set layers=2 --steps 3000 --seeds 9 "
+                                  "--out figures/delayed_xor_study_2layers_3000steps.json", S["hold"], tau_steps)
+
+# %% [markdown]
+# Two things stand out. Flossing the joint spectrum changes nothing beyond the seed-to-seed spread, as for one
+# layer. And the two-layer network fails at the *shortest* delay while it learns d = 4: the cause is latency, not
+# memory. By eq. (2.1) a spike reaches the next layer's current one step later and its membrane one more, so
+# every layer adds at least two steps between input and readout. With two layers the readout hears a bit at
+# least four steps (one whole slot, `hold` = 4) after it began, and the target $y_b = x_{b-1} \oplus x_{b-2}$ of
+# d = 2 needs bit $b-1$ during slot $b$, when most of it has not arrived yet. At d = 4 the newest bit needed is
+# two slots old. The cell below measures the latency directly: a single input pulse, and the first readout step
+# it changes.
+
+# %%
+for n_layers in (1, 2):
+    _, net_l, _ = delayed_task_setup("xor", 2, seed=0, device=device, layers=n_layers)
+    pulse = torch.zeros(1, 30, net_l.n_in, device=device)
+    kicked = pulse.clone()
+    kicked[0, 5] = 5.0  # a strong input at step 5 only
+    with torch.no_grad():
+        changed = (net_l(kicked).output - net_l(pulse).output).abs().sum(-1)[0] > 0
+    print(f"{n_layers} layer(s): an input at step 5 first changes the readout at step {int(changed.nonzero()[0])}")
+
+# %% [markdown]
+# > **Think.** How would you make the two-layer network solve d = 2: a longer `hold`, a readout from both layers,
+# > or skip connections from the input to the second layer? Which of them changes the task, and which the network?
+
+# %% [markdown]
 # ## 5. Live control
 # Pick a delay and show the stored study's networks at that delay: per-seed test accuracy and validation curves,
 # without and with flossing. (If no stored study exists, the control runs a tiny live training instead.)

@@ -110,6 +110,8 @@ TABLES = {"xor": xor_table, "xor_reference": lambda: xor_table("delayed_xor_stud
           "xor_steepness3": lambda: xor_table("delayed_xor_study_steepness3.json"),
           "xor_steepness3_reference": lambda: xor_table("delayed_xor_study_steepness3_reference_schedule.json"),
           "xor3000": lambda: xor_table("delayed_xor_study_3000steps.json"),
+          "xor_2layers": lambda: xor_table("delayed_xor_study_2layers.json"),
+          "xor_2layers_3000": lambda: xor_table("delayed_xor_study_2layers_3000steps.json"),
           "fsdd": fsdd_table, "fsdd24": lambda: fsdd_table("fsdd_study_24epochs.json"),
           "fsdd_reference": lambda: fsdd_table("fsdd_study_reference_schedule.json"),
           "fsdd24_reference": lambda: fsdd_table("fsdd_study_24epochs_reference_schedule.json"),
