@@ -189,3 +189,26 @@ def test_cli_errors_clearly_without_fsdd(tmp_path):
     with pytest.raises(FileNotFoundError, match="FSDD"):
         cli.main(["--dataset", "fsdd", "--data-root", str(tmp_path / "none"), "--fsdd-dir", str(tmp_path / "absent"),
                   "--out", str(tmp_path / "x.json"), "--no-progress"])
+
+
+@pytest.mark.parametrize("name", ["none", "reference", "regularizer_every20", "pre", "regularizer_pre"])
+def test_schedule_study_digit_record(synthetic_root, name):
+    """The schedule study's digit runs (scripts/schedule_study.py --task fsdd) on the synthetic SHD-layout set:
+    every field of the results file, and the schedule each name stands for."""
+    spec = importlib.util.spec_from_file_location("schedule_study", REPO_ROOT / "scripts" / "schedule_study.py")
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    job = {"task": "fsdd", "delay": None, "name": name, "schedule_params": None, "seed": 0, "phase": "fsdd",
+           "epochs": 2, "success": 0.95, "dataset": "synthetic", "root": synthetic_root,
+           "overrides": dict(TINY, floss_pre=2, floss_episode_updates=1)}
+    rec = study.run_one_fsdd(job)
+    for key in ("task", "schedule", "schedule_params", "seed", "final_accuracy", "steps_to_90pct", "succeeded",
+                "flossing_time_fraction", "wall_time_s"):
+        assert key in rec
+    assert rec["schedule"] == name and rec["n_steps"] == 2 * rec["steps_per_epoch"]
+    assert 0 <= rec["flossing_time_fraction"] < 1 and (rec["flossing_time_fraction"] > 0) == (name != "none")
+    expected = {"none": {}, "reference": {"pre_updates": 2, "episode_steps": [2 * rec["steps_per_epoch"]],
+                                          "episode_updates": 1},
+                "regularizer_every20": {"weight": 10.0, "every": 20, "pre_updates": 0}, "pre": {"n_updates": 2},
+                "regularizer_pre": {"weight": 10.0, "every": 20, "pre_updates": 2}}[name]
+    assert rec["schedule_params"] == expected
