@@ -49,7 +49,7 @@ from torch.nn.utils.stateless import _reparametrize_module
 from .checks import check_choice, check_int, check_positive, check_tensor
 from .fast import LeakyReadoutFunction, LIFLayerFunction, _bias_or_none, _layer_config
 from .flossing import (FlossingConfig, FlossingSchedule, flossing_exponents, flossing_loss, flossing_objective,
-                       operating_point)
+                       initial_basis, operating_point)
 from .lyapunov import lyapunov_spectrum
 from .models import MultiLayerSNN, RecurrentSNN, SNNOutput
 from .schedules import ScheduleMixin
@@ -462,9 +462,10 @@ def floss_batched(model: BatchedSNN, input_sampler: Callable, n_updates: int, co
     """:func:`helpers.flossing.floss` for all S networks: ``n_updates`` updates, each S independent ones.
 
     Per update, network s draws its inputs and initial tangent basis from ``generators[s]`` (as ``floss``
-    does from its one generator) and its flossing objective is computed through :meth:`BatchedSNN.seed_view`;
-    ``optimizer`` (over the stacked dynamics parameters; Adam, elementwise) steps on the sum, which is S
-    independent steps. Every :class:`~helpers.flossing.FlossingConfig` option behaves as in ``floss``:
+    does from its one generator); with the frozen path and no operating-point penalty (the default) all S
+    spectra are one pass of :class:`SeedBatchedSystem`, otherwise each network's flossing objective is computed
+    on its :meth:`BatchedSNN.seed_view`. ``optimizer`` (over the stacked dynamics parameters; Adam, elementwise)
+    steps on the sum of the S losses, which is S independent steps. Every :class:`~helpers.flossing.FlossingConfig` option behaves as in ``floss``:
     the operating point held by ``rate_weight`` is each network's own, ``keep_norm`` each network's norms.
     """
     check_int("n_updates", n_updates, 0)
@@ -482,6 +483,9 @@ def floss_batched(model: BatchedSNN, input_sampler: Callable, n_updates: int, co
             with model.seed_view(s) as net:
                 configs.append(replace(config, rate_target=float(operating_point(net, x0, config))))
     norms0 = [p.detach().flatten(1).norm(dim=1) for p in params]  # (S,) per parameter, for keep_norm
+    # the frozen path without an operating-point penalty: all networks' spectra in one pass
+    one_pass = config.path == "frozen" and config.rate_weight == 0
+    ref = model.w_out
     readout = model.readout_parameters()
     readout_flags = [p.requires_grad for p in readout]
     try:
@@ -489,11 +493,20 @@ def floss_batched(model: BatchedSNN, input_sampler: Callable, n_updates: int, co
             p.requires_grad_(False)
         for _ in range(n_updates):
             optimizer.zero_grad(set_to_none=True)
-            losses = []
-            for s, gen in enumerate(generators):
-                x = input_sampler(config.batch_size, config.seq_len, gen)
-                with model.seed_view(s) as net:
-                    losses.append(flossing_objective(net, x, configs[s], gen)[0])
+            if one_pass:  # every network's inputs, then its initial basis, from its generator (as floss draws)
+                xs, q0s = [], []
+                for gen in generators:
+                    xs.append(input_sampler(config.batch_size, config.seq_len, gen))
+                    q0 = initial_basis(model.state_dim, config.k, gen, ref.dtype, ref.device)
+                    q0s.append(q0.expand(config.batch_size, -1, -1))
+                exps = flossing_exponents(SeedBatchedSystem(model), torch.cat(xs), config, q0=torch.cat(q0s))
+                losses = [flossing_loss(e, config.k, config.target) for e in exps.reshape(n, config.batch_size, -1)]
+            else:
+                losses = []
+                for s, gen in enumerate(generators):
+                    x = input_sampler(config.batch_size, config.seq_len, gen)
+                    with model.seed_view(s) as net:
+                        losses.append(flossing_objective(net, x, configs[s], gen)[0])
             loss = torch.stack(losses).sum()
             if loss.requires_grad:
                 loss.backward()

@@ -246,21 +246,32 @@ def _check_model(model) -> None:
                             f"{type(model).__name__} has no {name!r}")
 
 
-def _spectrum(model, x: torch.Tensor, config: FlossingConfig, generator: torch.Generator | None):
-    """Exponents (batch, k) by the chosen path, and the statistic ``config.hold`` names (a tensor, or None)."""
+def initial_basis(state_dim: int, k: int, generator: torch.Generator | None, dtype: torch.dtype,
+                  device: torch.device | str | None = None) -> torch.Tensor:
+    """The random orthonormal (state_dim, k) tangent basis a flossing pass starts from, drawn on the CPU from
+    ``generator`` (a CUDA generator seeds a CPU one), or from a fixed seed if None: results never depend on
+    torch's global random state."""
+    if generator is None:
+        generator = torch.Generator().manual_seed(0)
+    elif generator.device.type != "cpu":
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
+        generator = torch.Generator().manual_seed(seed)
+    return random_basis(state_dim, k, generator=generator, dtype=dtype).to(device)
+
+
+def _spectrum(model, x: torch.Tensor, config: FlossingConfig, generator: torch.Generator | None,
+              q0: torch.Tensor | None = None):
+    """Exponents (batch, k) by the chosen path, and the statistic ``config.hold`` names (a tensor, or None).
+
+    ``q0``: the initial basis, (state_dim, k) or (batch, state_dim, k); default :func:`initial_basis`."""
     _check_model(model)
     config.validate(model.state_dim)
     check_tensor("x", x, ndim=3)
     if x.shape[1] <= config.transient:
         raise ValueError(f"x has {x.shape[1]} time steps; it needs more than transient={config.transient}")
     ref = next(iter(model.parameters()))
-    if generator is None:  # a fixed seed: results never depend on torch's global random state
-        generator = torch.Generator().manual_seed(0)
-    elif generator.device.type != "cpu":  # the basis is drawn on the CPU
-        seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
-        generator = torch.Generator().manual_seed(seed)
-    q0 = random_basis(model.state_dim, config.k, generator=generator, dtype=ref.dtype)
-    q0 = q0.to(ref.device)
+    if q0 is None:
+        q0 = initial_basis(model.state_dim, config.k, generator, ref.dtype, ref.device)
     rate = None
     if config.path == "frozen":
         system = FrozenTrajectory(model)
@@ -298,13 +309,14 @@ def operating_point(model, x: torch.Tensor, config: FlossingConfig) -> torch.Ten
 
 
 def flossing_exponents(model, x: torch.Tensor, config: FlossingConfig,
-                       generator: torch.Generator | None = None) -> torch.Tensor:
+                       generator: torch.Generator | None = None, q0: torch.Tensor | None = None) -> torch.Tensor:
     """The leading ``config.k`` surrogate Lyapunov exponents of ``model`` driven by ``x`` (batch, T, n_in).
 
     Returns (batch, k), sorted descending (1/step), differentiable by ``config.path`` (eq. 6.2). The
-    initial tangent basis is random (from ``generator``, else a fixed seed).
+    initial tangent basis is ``q0`` if given, else random (:func:`initial_basis` from ``generator``, else a
+    fixed seed).
     """
-    return _spectrum(model, x, config, generator)[0]
+    return _spectrum(model, x, config, generator, q0)[0]
 
 
 def flossing_objective(model, x: torch.Tensor, config: FlossingConfig,
@@ -515,6 +527,7 @@ def reference_schedule(config: FlossingConfig | None = None, updates_scale: floa
 
 __all__ = [
     "PATHS", "flossing_loss", "FlossingConfig", "FrozenTrajectory", "TrajectorySystem", "flossing_exponents", "flossing_objective",
+    "initial_basis",
     "poisson_sampler", "floss", "operating_point", "measure_exponents", "FlossingSchedule", "NoFlossing", "PreFlossing",
     "PeriodicFlossing", "reference_schedule",
 ]

@@ -176,7 +176,8 @@ SCHEDULES = {
     "regularizer": lambda: RegularizerFlossing(weight=2.0, every=2, config=FlossingConfig(**FLOSS_CFG)),  # one pass
     "regularizer-trajectory": lambda: RegularizerFlossing(weight=2.0, every=2, config=FlossingConfig(  # seed views
         **FLOSS_CFG, path="trajectory")),
-    "periodic": lambda: PeriodicFlossing(2, (2,), 1, config=FlossingConfig(**FLOSS_CFG)),
+    "periodic": lambda: PeriodicFlossing(2, (2,), 1, config=FlossingConfig(**FLOSS_CFG)),  # one pass
+    "periodic-keep-norm": lambda: PeriodicFlossing(2, (2,), 1, config=FlossingConfig(**FLOSS_CFG, keep_norm=True)),
     "periodic-options": lambda: PeriodicFlossing(1, (2,), 1, config=FlossingConfig(
         **FLOSS_CFG, path="trajectory", rate_weight=1.0, hold="rate", keep_norm=True)),
 }
