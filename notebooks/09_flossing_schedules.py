@@ -212,10 +212,8 @@ if results is not None:
 # on average, and the reference costs about three points, more than its seed-to-seed spread allows for chance.
 # No schedule raised the success rate at the hard delay, and the speed criterion is met even by training
 # without flossing, so the goal is met only in a weak sense: the recommended schedule does no harm at a small
-# price. The overhead column pools all phases. The batched follow-up trains the networks together but flosses
-# the reference's *episodes* network by network, so there its measured fraction of time spent flossing is
-# far higher than in the one-network-at-a-time runs of the main comparison (printed in the table above):
-# compare overheads within a phase.
+# price. The overhead column pools all phases; the batched follow-up, which flosses all its networks in one
+# pass too, measured the same fractions of time spent flossing as the runs of one network at a time.
 
 # %% [markdown]
 # ### Spoken digits (FSDD)
