@@ -51,11 +51,12 @@ from .fast import LeakyReadoutFunction, LIFLayerFunction, _bias_or_none, _layer_
 from .flossing import (FlossingConfig, FlossingSchedule, flossing_exponents, flossing_loss, flossing_objective,
                        initial_basis, operating_point)
 from .lyapunov import lyapunov_spectrum
-from .models import MultiLayerSNN, RecurrentSNN, SNNOutput
+from .models import MultiLayerSNN, RecurrentSNN, SNNOutput, membrane_tangent
+from .neurons import lif_step
 from .schedules import ScheduleMixin
 from .surrogate import spike, surrogate_derivative
-from .training import (DELAY_SCHEDULES, HISTORY_KEYS, _progress, delayed_task_schedule, delayed_task_setup,
-                       early_gradient_norm)
+from .training import (DELAY_SCHEDULES, HISTORY_KEYS, _progress, delayed_task_record, delayed_task_schedule,
+                       delayed_task_setup, early_gradient_norm)
 
 
 def _same_config(a: MultiLayerSNN, b: MultiLayerSNN) -> str | None:
@@ -367,12 +368,8 @@ class SeedBatchedSystem:
             if m.recurrent[layer]:
                 current = current + torch.bmm(spikes[layer], m.w_rec[layer].transpose(1, 2))
             current = current + m.biases[layer].unsqueeze(1)
-            spk_reset = spikes[layer].detach() if p.detach_reset else spikes[layer]
-            if p.reset == "zero":
-                mem_next = (p.beta * mem + syn) * (1.0 - spk_reset)  # (1.3)
-            else:
-                mem_next = p.beta * mem + syn - p.threshold * spk_reset  # (1.4)
-            new += [p.alpha * syn + current, mem_next]  # (1.2)
+            _, syn_next, mem_next = lif_step(syn, mem, current, p)  # (1.2)-(1.4)
+            new += [syn_next, mem_next]
         return torch.cat(new, dim=-1).reshape(h.shape)
 
     def tangent(self, h: torch.Tensor, x: torch.Tensor | None, q: torch.Tensor) -> torch.Tensor:
@@ -393,15 +390,7 @@ class SeedBatchedSystem:
                 q_syn_next = q_syn_next + per_network(m.w_rec[layer], d_spk)
             if layer > 0:
                 q_syn_next = q_syn_next + per_network(m.w_ff[layer], d_spk_prev)
-            if p.reset == "zero":  # (2.5)
-                q_mem_next = (mem <= p.threshold).to(q.dtype).unsqueeze(-1) * (p.beta * q_mem + q_syn)
-                if not p.detach_reset:
-                    q_mem_next = q_mem_next - (p.beta * mem + syn).unsqueeze(-1) * d_spk
-            else:  # (2.6)
-                q_mem_next = p.beta * q_mem + q_syn
-                if not p.detach_reset:
-                    q_mem_next = q_mem_next - p.threshold * d_spk
-            out += [q_syn_next, q_mem_next]
+            out += [q_syn_next, membrane_tangent(p, syn, mem, q_syn, q_mem, d_spk)]  # (2.5)-(2.6)
             d_spk_prev = d_spk
         return torch.cat(out, dim=2).reshape(q.shape)
 
@@ -736,18 +725,8 @@ def run_delayed_task_batched(kind: str, delay: int, flossing: bool, seeds: Seque
     tests = evaluate_batched(model, task, s["test_batches"], s["test_batch_size"],
                              seed=[10**6 + seed for seed in seeds])
     wall = time.perf_counter() - t0
-    nan = float("nan")
-    return [{
-        "task": kind, "delay": delay, "delay_steps": task.delay_steps,
-        "delay_tau_mem": task.delay_steps * s["dt"] / s["tau_mem"], "flossing": bool(flossing), "seed": seed,
-        "schedule": schedule if flossing else "none",
-        "test_accuracy": test["accuracy"], "final_loss": test["loss"],
-        "final_train_loss": hist["train_loss"][-1] if hist["train_loss"] else nan,
-        "train_steps": s["n_steps"], "wall_time_s": wall / len(seeds),
-        "flossing_time_s": hist["flossing_time_s"] / len(seeds), "flossing_updates": hist["flossing_updates"],
-        "grad_norm_early": hist["grad_norm_early"][-1], "grad_norm_early_init": hist["grad_norm_early"][0],
-        "lambda_1": hist["lambda_1"][-1] if hist["lambda_1"] else nan,
-        "lambda_1_init": hist["lambda_1"][0] if hist["lambda_1"] else nan,
-        "val_accuracy_curve": {"step": hist["step"], "accuracy": hist["accuracy"]},
-        "batched": True, "batch_seeds": seeds, "batch_wall_time_s": wall,
-    } for seed, hist, test in zip(seeds, hists, tests)]
+    n = len(seeds)
+    return [{**delayed_task_record(kind, delay, flossing, seed, schedule, task, s, hist, test, wall_time_s=wall / n,
+                                   flossing_time_s=hist["flossing_time_s"] / n),
+             "batched": True, "batch_seeds": seeds, "batch_wall_time_s": wall}
+            for seed, hist, test in zip(seeds, hists, tests)]

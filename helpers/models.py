@@ -115,6 +115,25 @@ class SNNOutput:
     states: list[torch.Tensor] | None = field(default=None)
 
 
+def membrane_tangent(p: LIFParams, syn: torch.Tensor, mem: torch.Tensor, q_syn: torch.Tensor, q_mem: torch.Tensor,
+                     d_spk: torch.Tensor) -> torch.Tensor:
+    r"""The membrane rows of :math:`J Q` for one layer, eqs. (2.5)-(2.6).
+
+    ``syn``, ``mem``: the layer's state (..., N); ``q_syn``, ``q_mem``: its rows of Q (..., N, m);
+    ``d_spk``: :math:`\sigma'(U - \vartheta) \odot Q_U` (..., N, m), eq. (2.3). Any leading axes.
+    """
+    if p.reset == "zero":  # (2.5)
+        not_spiking = (mem <= p.threshold).to(q_mem.dtype).unsqueeze(-1)
+        q_mem_next = not_spiking * (p.beta * q_mem + q_syn)
+        if not p.detach_reset:
+            q_mem_next = q_mem_next - (p.beta * mem + syn).unsqueeze(-1) * d_spk
+        return q_mem_next
+    q_mem_next = p.beta * q_mem + q_syn  # (2.6)
+    if not p.detach_reset:
+        q_mem_next = q_mem_next - p.threshold * d_spk
+    return q_mem_next
+
+
 class MultiLayerSNN(nn.Module):
     """A stack of LIF layers (each optionally recurrent) and a leaky-integrator readout (eqs. 2.1-2.2).
 
@@ -308,16 +327,7 @@ class MultiLayerSNN(nn.Module):
                 q_syn_next = torch.baddbmm(q_syn_next, self.w_rec[layer].expand(q.shape[0], -1, -1), d_spk)
             if layer > 0:
                 q_syn_next = torch.baddbmm(q_syn_next, self.w_ff[layer].expand(q.shape[0], -1, -1), d_spk_prev)
-            if p.reset == "zero":  # (2.5)
-                not_spiking = (mem <= p.threshold).to(q.dtype).unsqueeze(-1)
-                q_mem_next = not_spiking * (p.beta * q_mem + q_syn)
-                if not p.detach_reset:
-                    q_mem_next = q_mem_next - (p.beta * mem + syn).unsqueeze(-1) * d_spk
-            else:  # (2.6)
-                q_mem_next = p.beta * q_mem + q_syn
-                if not p.detach_reset:
-                    q_mem_next = q_mem_next - p.threshold * d_spk
-            out += [q_syn_next, q_mem_next]
+            out += [q_syn_next, membrane_tangent(p, syn, mem, q_syn, q_mem, d_spk)]  # (2.5)-(2.6)
             d_spk_prev = d_spk
         return torch.cat(out, dim=1)
 

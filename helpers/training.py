@@ -438,16 +438,25 @@ def run_delayed_task(kind: str, delay: int, flossing: bool, seed: int, device=No
                  eval_batches=s["eval_batches"], eval_batch_size=s["eval_batch_size"], eval_seed=10_000,
                  lyap_every=s["n_steps"], lyap_k=1, checkpoint=checkpoint, progress=progress)
     test = evaluate(model, task, s["test_batches"], s["test_batch_size"], seed=10**6 + seed, device=task.device)
+    return delayed_task_record(kind, delay, flossing, seed, schedule_name, task, s, hist, test,
+                               wall_time_s=time.perf_counter() - t0, flossing_time_s=hist["flossing_time_s"])
+
+
+def delayed_task_record(kind: str, delay: int, flossing: bool, seed: int, schedule: str, task, settings: dict,
+                        hist: dict, test: dict, *, wall_time_s: float, flossing_time_s: float) -> dict:
+    """One record of the delayed-task studies from a run's training history and test result."""
+    nan = float("nan")
+    s = settings
     return {
         "task": kind, "delay": delay, "delay_steps": task.delay_steps,
         "delay_tau_mem": task.delay_steps * s["dt"] / s["tau_mem"], "flossing": bool(flossing), "seed": seed,
-        "schedule": schedule_name if flossing else "none",
+        "schedule": schedule if flossing else "none",
         "test_accuracy": test["accuracy"], "final_loss": test["loss"],
-        "final_train_loss": hist["train_loss"][-1] if hist["train_loss"] else float("nan"),
-        "train_steps": s["n_steps"], "wall_time_s": time.perf_counter() - t0,
-        "flossing_time_s": hist["flossing_time_s"], "flossing_updates": hist["flossing_updates"],
+        "final_train_loss": hist["train_loss"][-1] if hist["train_loss"] else nan,
+        "train_steps": s["n_steps"], "wall_time_s": wall_time_s,
+        "flossing_time_s": flossing_time_s, "flossing_updates": hist["flossing_updates"],
         "grad_norm_early": hist["grad_norm_early"][-1], "grad_norm_early_init": hist["grad_norm_early"][0],
-        "lambda_1": hist["lambda_1"][-1] if hist["lambda_1"] else float("nan"),
-        "lambda_1_init": hist["lambda_1"][0] if hist["lambda_1"] else float("nan"),
+        "lambda_1": hist["lambda_1"][-1] if hist["lambda_1"] else nan,
+        "lambda_1_init": hist["lambda_1"][0] if hist["lambda_1"] else nan,
         "val_accuracy_curve": {"step": hist["step"], "accuracy": hist["accuracy"]},
     }
